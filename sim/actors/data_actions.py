@@ -1,0 +1,76 @@
+"""The Data Action service: firing -> action rule -> payload -> targets.
+
+On each firing it looks up the unified profile's CRM contact (and so the account), applies the
+action rule (``require_contact_id``: firings of anonymous profiles are filtered out and counted),
+compiles the payload, and creates one message per target: a ``platform_event`` published on the
+event bus, and/or a ``webhook`` call. Both leave the ``action`` stage at the firing time; the
+publish request reaches the bus ``latency`` seconds later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from sim.actors.base import Actor, IdSet, RunContext
+from sim.actors.insights import InsightFiring
+from sim.core.dists import lognormal
+from sim.domain.actions import action_payload, iso_time
+from sim.domain.population import Population
+
+
+class DataActionService(Actor):
+    name = "data_actions"
+
+    def __init__(self, ctx: RunContext, population: Population, contact_of: Callable[[int], int | None],
+                 publish: Callable[[int, dict], None] | None,
+                 post: Callable[[int, dict], None] | None) -> None:
+        super().__init__(ctx)
+        self.p = ctx.scenario.data_actions
+        self.population = population
+        self.contact_of = contact_of
+        self.publish = publish
+        self.post = post
+        self.rng = ctx.rng("data_actions.latency")
+        self.start_epoch = ctx.scenario.start_epoch_s
+        self.pending = {"platform_event": IdSet(), "webhook": IdSet()}
+        self.firings = 0
+        self.filtered = 0
+        self.created = {"platform_event": 0, "webhook": 0}
+
+    def on_firing(self, firing: InsightFiring) -> None:
+        now = self.env.now
+        self.firings += 1
+        contact = self.contact_of(firing.profile)
+        if contact is None and self.p.require_contact_id:
+            self.filtered += 1
+            return
+        contact_id = account_name = None
+        if contact is not None:
+            contact_id = self.population.contact_ids[contact]
+            record = self.population.org.contacts[contact_id]
+            account_name = self.population.org.accounts[record.account_id].name
+        payload = action_payload(contact_id, account_name, self.p.action, firing.profile,
+                                 iso_time(firing.fired_at, self.start_epoch))
+        for target in self.p.targets:
+            kind = target
+            sink = self.publish if kind == "platform_event" else self.post
+            if sink is None:
+                continue
+            mid = int(self.ledger.create(kind, now, parent=firing.click_id)[0])
+            self.created[kind] += 1
+            self.pending[kind].add(mid)
+            delay = float(lognormal(self.rng, self.p.latency.median, self.p.latency.sigma))
+            self.ctx.at(now + delay, self._send, kind, sink, mid, payload)
+
+    def _send(self, kind: str, sink, mid: int, payload: dict) -> None:
+        self.pending[kind].remove(mid)
+        sink(mid, payload)
+
+    def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
+        return {k: [s.array()] for k, s in self.pending.items()}
+
+    def counts(self) -> dict:
+        return {"firings_received": self.firings, "filtered_no_contact": self.filtered,
+                "platform_events": self.created["platform_event"], "webhooks": self.created["webhook"]}

@@ -1,0 +1,183 @@
+"""The streaming Ingestion API: rate limit, payload validation, micro-batching.
+
+Each click is one HTTP request, sent at its click time. The API's token bucket
+(:class:`~sim.core.token_bucket.TokenBucket`) answers HTTP 429 when over ``rate_limit_per_s``; the
+client then retries with exponential back-off and jitter (``on_429: retry``, up to
+``retry.max_attempts`` attempts, then the click is dropped as ``rate_limited``) or drops at once
+(``on_429: drop``). An accepted request's payload is checked against the schema
+(:func:`sim.domain.events.validate`); a malformed event is rejected (``invalid_payload``, counted
+per broken rule). Valid events wait in the current micro-batch, which is cut every
+``flush_interval`` (epoch-aligned) or as soon as it holds ``flush_max_events`` events, and handed
+to the lakehouse.
+
+The actor wakes once per flush interval. Traffic is exogenous, so at each wake-up it decides every
+request up to the next flush exactly, by its own time, and hands over count-cut micro-batches with
+their exact cut times.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+import numpy as np
+
+from sim.actors.base import Actor, RunContext
+from sim.core.batch import Batch
+from sim.domain.events import REJECT_REASONS, PayloadRules, validate
+from sim.core.token_bucket import TokenBucket
+
+_CARRY = ("event_time", "person", "cookie", "page", "event", "email", "contact", "size_bytes")
+
+
+class IngestionAPI(Actor):
+    """See the module docstring."""
+
+    name = "ingestion"
+
+    def __init__(self, ctx: RunContext, source, submit: Callable[[Batch, float], None]) -> None:
+        super().__init__(ctx)
+        self.p = ctx.scenario.ingestion
+        self.source = source
+        self.submit = submit
+        self.bucket = TokenBucket(self.p.rate_limit_per_s, self.p.burst)
+        self.rules = PayloadRules(self.p.max_payload_bytes, self.p.max_clock_skew)
+        self.rng = ctx.rng("ingestion.retry")
+        self._retries: list[tuple[float, int, int]] = []  # (time, id, attempt) heap
+        self._parked: dict[int, tuple] = {}  # id -> carried columns of a click waiting to retry
+        self._buffer: list[Batch] = []
+        self._buffered = 0
+        self.requests = 0
+        self.http_429 = 0
+        self.accepted = 0
+        self.rejected = np.zeros(len(REJECT_REASONS), dtype=np.int64)
+        self.dropped_rate_limited = 0
+        self.micro_batches = 0
+        self.proc = ctx.env.process(self._run())
+
+    # -- the actor's loop ------------------------------------------------------------------
+    def _run(self):
+        env, horizon, T = self.env, self.ctx.horizon, self.p.flush_interval
+        k = 1
+        while True:
+            flush_at = k * T
+            until = min(flush_at, horizon)
+            self._admit_until(until)
+            yield env.timeout(until - env.now)
+            if flush_at > horizon:
+                return
+            self._flush(flush_at)
+            k += 1
+
+    def _admit_until(self, until: float) -> None:
+        cols = self.source.take_until(until)
+        n = len(cols["t"])
+        ids = self.ledger.create("click", cols["t"]) if n else np.empty(0, dtype=np.int64)
+        self.requests += n
+        t = cols["t"]
+        m = 0 if self._retries else self.bucket.admit_prefix(t)
+        acc_idx: list[np.ndarray] = [np.arange(m)]
+        acc_t: list[np.ndarray] = [t[:m]]
+        late_rows: list[tuple] = []  # accepted retries and slow-path clicks: (t, id, columns)
+        if m < n or self._retries:
+            self._slow_path(ids, cols, m, until, late_rows)
+        # fast-path prefix and slow-path acceptances, merged in acceptance order
+        batch = Batch({"id": ids[acc_idx[0]], "t": acc_t[0], **{c: cols[c][acc_idx[0]] for c in _CARRY}})
+        if late_rows:
+            late_rows.sort(key=lambda r: (r[0], r[1]))
+            extra = Batch({
+                "id": np.array([r[1] for r in late_rows], dtype=np.int64),
+                "t": np.array([r[0] for r in late_rows], dtype=float),
+                **{c: np.array([r[2][j] for r in late_rows], dtype=cols[c].dtype) for j, c in enumerate(_CARRY)},
+            })
+            batch = Batch.concat([batch, extra])
+        if len(batch):
+            self._accept(batch)
+
+    def _slow_path(self, ids, cols, m, until, accepted_rows) -> None:
+        """Request by request from index ``m``, interleaving due retries in time order."""
+        bucket, heap, parked = self.bucket, self._retries, self._parked
+        t = cols["t"]
+        carry = [cols[c] for c in _CARRY]
+        n = len(t)
+        i = m
+        while True:
+            next_click = t[i] if i < n else np.inf
+            if heap and heap[0][0] <= next_click and heap[0][0] < until:
+                tr, mid, attempt = heapq.heappop(heap)
+                self.requests += 1
+                self._decide(tr, mid, attempt, parked.pop(mid), accepted_rows)
+                continue
+            if i >= n:
+                break
+            row = tuple(col[i] for col in carry)
+            self._decide(float(t[i]), int(ids[i]), 1, row, accepted_rows)
+            i += 1
+
+    def _decide(self, t: float, mid: int, attempt: int, row: tuple, accepted_rows: list) -> None:
+        wait = self.bucket.admit(t)
+        if wait == 0.0:
+            accepted_rows.append((t, mid, row))
+            return
+        self.http_429 += 1
+        r = self.p.retry
+        if self.p.on_429 == "drop" or attempt >= r.max_attempts:
+            self.ledger.drop("click", np.array([mid]), "rate_limited", t)
+            self.dropped_rate_limited += 1
+            return
+        backoff = min(r.max_backoff, r.initial_backoff * r.multiplier ** (attempt - 1))
+        backoff *= 1.0 - r.jitter * self.rng.random()
+        heapq.heappush(self._retries, (t + max(backoff, wait), mid, attempt + 1))
+        self._parked[mid] = row
+
+    def _accept(self, batch: Batch) -> None:
+        """Validate accepted requests, stamp the valid ones, cut count-full micro-batches."""
+        code = validate(batch.cols, batch.t, self.rules)
+        bad = code != 0
+        self.accepted += len(batch)
+        if bad.any():
+            self.rejected += np.bincount(code, minlength=len(REJECT_REASONS))
+            self.ledger.drop("click", batch.ids[bad], "invalid_payload", batch.t[bad])
+            batch = batch.take(~bad)
+        if not len(batch):
+            return
+        self.ledger.stamp("click", "ingest", batch.ids, batch.t)
+        self._buffer.append(batch)
+        self._buffered += len(batch)
+        N = self.p.flush_max_events
+        while self._buffered >= N:
+            whole = Batch.concat(self._buffer)
+            cut = whole.take(slice(0, N))
+            rest = whole.take(slice(N, None))
+            self._buffer = [rest] if len(rest) else []
+            self._buffered = len(rest)
+            self._hand_over(cut, float(cut.t[-1]))
+
+    def _flush(self, t: float) -> None:
+        if self._buffered:
+            whole = Batch.concat(self._buffer)
+            self._buffer, self._buffered = [], 0
+            self._hand_over(whole, t)
+
+    def _hand_over(self, batch: Batch, ready: float) -> None:
+        self.micro_batches += 1
+        self.submit(batch, ready)
+
+    # -- accounting ------------------------------------------------------------------------
+    def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
+        parts = [b.ids for b in self._buffer]
+        parts.append(np.array([mid for _, mid, _ in self._retries], dtype=np.int64))
+        return {"click": parts}
+
+    def counts(self) -> dict:
+        rejected = {REJECT_REASONS[i]: int(c) for i, c in enumerate(self.rejected) if i and c}
+        return {
+            "requests": self.requests,
+            "http_429": self.http_429,
+            "accepted_requests": self.accepted,
+            "rejected_invalid": int(self.rejected[1:].sum()),
+            "rejected_by_rule": rejected,
+            "dropped_rate_limited": self.dropped_rate_limited,
+            "retries_pending": len(self._retries),
+            "micro_batches": self.micro_batches,
+        }

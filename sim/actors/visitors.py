@@ -1,0 +1,217 @@
+"""Website visitors: the exogenous click stream.
+
+Sessions arrive as a Poisson process of rate ``visitors.rate_per_s`` (sessions/s), optionally
+shaped by 24 hourly multipliers (a non-homogeneous Poisson process, constant within each hour of
+the wall clock). A session belongs to a known prospect (share ``prospect_share``) or an anonymous
+visitor, runs on one of that person's devices (cookies), and reads a geometric number of pages
+(mean ``pages_per_session``) separated by exponential think times. Prospects with buying intent
+read the Pricing page with probability ``hot_pricing_prob``, everyone else ``pricing_prob``. A
+prospect on a device that is not yet linked logs in during the session with probability
+``login_prob``; the login event carries the e-mail (or the CRM contact id), which is what links the
+cookie to the person. A share ``malformed_share`` of events is sent with one broken field.
+
+Traffic does not react to the system, so it is drawn ahead, in chunks of :data:`CHUNK_S` seconds
+of session starts, and handed over by :meth:`WebVisitors.take_until`. Any class with the same
+``take_until`` and ``counts`` methods can stand in for it (``sim.run(..., visitors=...)``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.actors.base import Actor, RunContext
+from sim.domain.events import LOGIN, PAGE_CODE, PAGE_VIEW, PAGES
+from sim.domain.population import Population
+
+CHUNK_S = 60.0
+_OTHER_PAGES = np.array([PAGE_CODE[p] for p in ("home", "product", "blog", "docs", "contact", "careers")])
+_OTHER_WEIGHTS = np.cumsum([0.32, 0.25, 0.15, 0.16, 0.07, 0.05])
+_COLUMNS = ("t", "event_time", "person", "cookie", "page", "event", "email", "contact", "size_bytes")
+_DTYPES = (float, float, np.int64, np.int64, np.int16, np.int8, np.int64, np.int64, np.int64)
+
+
+def _empty() -> dict[str, np.ndarray]:
+    return {c: np.empty(0, dtype=d) for c, d in zip(_COLUMNS, _DTYPES)}
+
+
+class WebVisitors(Actor):
+    """Draws sessions and their clicks; see the module docstring."""
+
+    name = "visitors"
+
+    def __init__(self, ctx: RunContext, population: Population) -> None:
+        super().__init__(ctx)
+        self.p = ctx.scenario.visitors
+        self.pop = population
+        self.rng = ctx.rng("visitors")
+        self.rng_faults = ctx.rng("visitors.malformed")
+        self.start_epoch = ctx.scenario.start_epoch_s
+        self.linked = np.zeros(max(population.n_cookies, 1), dtype=bool)
+        self.pending = _empty()
+        self.generated_until = 0.0
+        self.sessions = 0
+        self.clicks = 0
+        self.logins = 0
+        self.malformed = 0
+        self.pricing_views = 0
+
+    # -- arrivals ------------------------------------------------------------------------------
+    def _rate(self, t: float) -> float:
+        profile = self.p.daily_profile
+        if profile is None:
+            return self.p.rate_per_s
+        hour = int(((self.start_epoch + t) // 3600) % 24)
+        return self.p.rate_per_s * profile[hour]
+
+    def _session_starts(self, a: float, b: float) -> np.ndarray:
+        """Poisson session start times in ``[a, b)``, piecewise constant per wall-clock hour."""
+        out = []
+        t = a
+        while t < b:
+            wall = self.start_epoch + t
+            hour_end = (math.floor(wall / 3600) + 1) * 3600 - self.start_epoch
+            seg_end = min(b, hour_end)
+            rate = self._rate(t)
+            n = self.rng.poisson(rate * (seg_end - t)) if rate > 0 else 0
+            if n:
+                out.append(np.sort(self.rng.uniform(t, seg_end, size=n)))
+            t = seg_end
+        return np.concatenate(out) if out else np.empty(0)
+
+    def _draw_chunk(self, a: float, b: float) -> dict[str, np.ndarray]:
+        p, pop, rng = self.p, self.pop, self.rng
+        starts = self._session_starts(a, b)
+        s = len(starts)
+        if s == 0:
+            return _empty()
+        self.sessions += s
+        if pop.n_prospects and pop.n_anonymous:
+            is_prospect = rng.random(s) < p.prospect_share
+        else:
+            is_prospect = np.full(s, pop.n_prospects > 0)
+        person = np.where(is_prospect,
+                          rng.integers(0, max(pop.n_prospects, 1), size=s),
+                          pop.n_prospects + rng.integers(0, max(pop.n_anonymous, 1), size=s))
+        cookie = pop.device_start[person] + (rng.random(s) * pop.device_count[person]).astype(np.int64)
+        pages_n = rng.geometric(1.0 / p.pages_per_session, size=s)
+        n = int(pages_n.sum())
+        session_of = np.repeat(np.arange(s), pages_n)
+        first = np.zeros(s, dtype=np.int64)
+        first[1:] = np.cumsum(pages_n)[:-1]
+        gaps = rng.exponential(p.think_time, size=n)
+        gaps[first] = 0.0
+        csum = np.cumsum(gaps)
+        t = starts[session_of] + csum - csum[first][session_of]
+        hot = pop.hot[person][session_of]
+        pricing = rng.random(n) < np.where(hot, p.hot_pricing_prob, p.pricing_prob)
+        other = _OTHER_PAGES[np.searchsorted(_OTHER_WEIGHTS, rng.random(n) * _OTHER_WEIGHTS[-1], side="right")]
+        page = np.where(pricing, PAGE_CODE["pricing"], other).astype(np.int16)
+        event = np.full(n, PAGE_VIEW, dtype=np.int8)
+        email = np.full(n, -1, dtype=np.int64)
+        contact = np.full(n, -1, dtype=np.int64)
+        # logins: prospects on devices not linked yet
+        u_login = rng.random(s)
+        pos = (rng.random(s) * pages_n).astype(np.int64)
+        by_contact = rng.random(s) < p.login_with_contact_id
+        logs_in = is_prospect & ~self.linked[cookie] & (u_login < p.login_prob)
+        if logs_in.any():
+            idx = first[logs_in] + pos[logs_in]
+            who = person[logs_in]
+            event[idx] = LOGIN
+            page[idx] = PAGE_CODE["login"]
+            email[idx] = np.where(by_contact[logs_in], -1, who)
+            contact[idx] = np.where(by_contact[logs_in], who, -1)
+            self.linked[cookie[logs_in]] = True
+            self.logins += int(logs_in.sum())
+        cols = {
+            "t": t,
+            "event_time": t.copy(),
+            "person": person[session_of],
+            "cookie": cookie[session_of],
+            "page": page,
+            "event": event,
+            "email": email,
+            "contact": contact,
+            "size_bytes": np.full(n, p.payload_bytes, dtype=np.int64),
+        }
+        self._corrupt(cols)
+        self.pricing_views += int(((cols["page"] == PAGE_CODE["pricing"]) & (event == PAGE_VIEW)).sum())
+        return cols
+
+    def _corrupt(self, cols: dict[str, np.ndarray]) -> None:
+        """Break one field of a share of events, as buggy tags do."""
+        n = len(cols["t"])
+        bad = np.flatnonzero(self.rng_faults.random(n) < self.p.malformed_share)
+        if not len(bad):
+            return
+        self.malformed += len(bad)
+        kind = self.rng_faults.integers(0, 5, size=len(bad))
+        cols["cookie"][bad[kind == 0]] = -1
+        cols["page"][bad[kind == 1]] = -1
+        cols["event"][bad[kind == 1]] = PAGE_VIEW
+        cols["event_time"][bad[kind == 2]] = np.nan
+        cols["event_time"][bad[kind == 3]] += 86400.0
+        cols["size_bytes"][bad[kind == 4]] = 10 * self.ctx.scenario.ingestion.max_payload_bytes
+
+    # -- hand-over -----------------------------------------------------------------------------
+    def take_until(self, t_end: float) -> dict[str, np.ndarray]:
+        """All clicks sent before ``t_end`` not handed over yet, sorted by send time."""
+        new = []
+        while self.generated_until < t_end:
+            a = self.generated_until
+            b = a + CHUNK_S
+            new.append(self._draw_chunk(a, b))
+            self.generated_until = b
+        if new:
+            merged = {c: np.concatenate([self.pending[c]] + [x[c] for x in new]) for c in _COLUMNS}
+            order = np.argsort(merged["t"], kind="stable")
+            self.pending = {c: v[order] for c, v in merged.items()}
+        k = int(np.searchsorted(self.pending["t"], t_end, side="left"))
+        out = {c: v[:k] for c, v in self.pending.items()}
+        self.pending = {c: v[k:] for c, v in self.pending.items()}
+        self.clicks += k
+        return out
+
+    def counts(self) -> dict:
+        return {"sessions_drawn": self.sessions, "clicks_sent": self.clicks, "logins_drawn": self.logins,
+                "malformed_drawn": self.malformed}
+
+
+class ScriptedClicks:
+    """A hand-written click log, for tests and what-if studies.
+
+    ``rows`` are dicts with ``t`` (seconds), ``cookie``, ``page`` (a name from
+    :data:`sim.domain.events.PAGES`), and for a login ``email`` or ``contact`` (prospect index).
+    """
+
+    name = "visitors"
+
+    def __init__(self, rows: list[dict]) -> None:
+        rows = sorted(rows, key=lambda r: r["t"])
+        n = len(rows)
+        self.cols = {
+            "t": np.array([r["t"] for r in rows], dtype=float),
+            "event_time": np.array([r.get("event_time", r["t"]) for r in rows], dtype=float),
+            "person": np.array([r.get("person", -1) for r in rows], dtype=np.int64),
+            "cookie": np.array([r["cookie"] for r in rows], dtype=np.int64),
+            "page": np.array([PAGES.index(r.get("page", "home")) for r in rows], dtype=np.int16),
+            "event": np.array([LOGIN if r.get("page") == "login" else PAGE_VIEW for r in rows], dtype=np.int8),
+            "email": np.array([r.get("email", -1) for r in rows], dtype=np.int64),
+            "contact": np.array([r.get("contact", -1) for r in rows], dtype=np.int64),
+            "size_bytes": np.full(n, 1000, dtype=np.int64),
+        }
+        self.pos = 0
+
+    def take_until(self, t_end: float) -> dict[str, np.ndarray]:
+        k = int(np.searchsorted(self.cols["t"], t_end, side="left"))
+        out = {c: v[self.pos : k] for c, v in self.cols.items()}
+        self.pos = max(self.pos, k)
+        return out
+
+    def counts(self) -> dict:
+        return {"clicks_sent": self.pos}
+
+    def held(self, horizon: float) -> dict:
+        return {}

@@ -1,0 +1,1 @@
+"""Kernel glue shared by every actor: durations, random streams, the ledger, stations, limiters."""

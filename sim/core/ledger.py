@@ -1,0 +1,290 @@
+"""The ledger: where every message's life is written down.
+
+Every unit of work in the twin (a click, a platform event, a webhook call) is a *message* of some
+*kind*. The ledger keeps one columnar table per kind: message ids are row numbers; each *stage*
+the kind passes through is a float column holding the time (seconds) the message left that stage
+(NaN while not reached); and a terminal state says how the message ended: ``delivered`` (reached
+the end of its path), ``dropped`` with a reason, or neither (still in flight).
+
+Actors may compute a message's stamps ahead of the simulation clock (a batch travels with the
+times at which each of its messages becomes available). The ledger therefore answers every
+question *as of* a horizon: a stamp later than the horizon counts as not reached, and a terminal
+state dated after it counts as in flight.
+
+Conservation is checked against the actors, not against the ledger itself: the ids the ledger says
+are in flight at the horizon must be exactly the ids the actors say they hold. An actor that loses
+part of a batch without writing it down breaks the check, and :func:`check_conservation` names the
+lost messages and the last stage each one reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+IN_FLIGHT, DELIVERED, DROPPED = 0, 1, 2
+
+
+class LedgerError(RuntimeError):
+    """A message was given a second terminal state, or an unknown kind/stage was used."""
+
+
+class ConservationError(RuntimeError):
+    """Messages were created but neither delivered, dropped, nor held by any actor."""
+
+    def __init__(self, message: str, report: "Conservation") -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class KindTable:
+    """Columnar records of one message kind. Grows by doubling; ids are row numbers."""
+
+    def __init__(self, kind: str, stages: list[str], capacity: int = 1024) -> None:
+        if len(set(stages)) != len(stages) or not stages:
+            raise LedgerError(f"kind {kind!r}: stages must be distinct and non-empty")
+        self.kind = kind
+        self.stages = list(stages)
+        self.n = 0
+        self._cap = capacity
+        self.stamp = {s: np.full(capacity, np.nan) for s in stages}
+        self.state = np.zeros(capacity, dtype=np.int8)
+        self.reason = np.full(capacity, -1, dtype=np.int16)
+        self.end_t = np.full(capacity, np.nan)
+        self.parent = np.full(capacity, -1, dtype=np.int64)
+
+    def _grow(self, need: int) -> None:
+        cap = self._cap
+        while cap < need:
+            cap *= 2
+        if cap == self._cap:
+            return
+
+        def grown(a: np.ndarray, fill: float | int) -> np.ndarray:
+            b = np.full(cap, fill, dtype=a.dtype)
+            b[: self.n] = a[: self.n]
+            return b
+
+        self.stamp = {s: grown(a, np.nan) for s, a in self.stamp.items()}
+        self.state = grown(self.state, IN_FLIGHT)
+        self.reason = grown(self.reason, -1)
+        self.end_t = grown(self.end_t, np.nan)
+        self.parent = grown(self.parent, -1)
+        self._cap = cap
+
+    def view(self, column: str) -> np.ndarray:
+        """The live part of a stage column (a view, not a copy)."""
+        return self.stamp[column][: self.n]
+
+
+@dataclass
+class Conservation:
+    """Terminal states of all messages as of the horizon, and whether they balance."""
+
+    created: int
+    delivered: int
+    dropped: dict[str, int]
+    in_flight: int
+    held: int
+    ok: bool
+    by_kind: dict[str, dict] = field(default_factory=dict)
+    lost: dict[str, list[int]] = field(default_factory=dict)
+    phantom: dict[str, list[int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "delivered": self.delivered,
+            "dropped": dict(sorted(self.dropped.items())),
+            "in_flight": self.in_flight,
+            "ok": self.ok,
+        }
+
+
+class Ledger:
+    """All message kinds of one run. See the module docstring."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, KindTable] = {}
+        self.reasons: list[str] = []
+        self._reason_code: dict[str, int] = {}
+
+    # -- declaration -------------------------------------------------------------------------
+    def register(self, kind: str, stages: list[str]) -> KindTable:
+        """Declare a kind and its stages in path order; the first stage is its creation."""
+        if kind in self.tables:
+            raise LedgerError(f"kind {kind!r} registered twice")
+        table = KindTable(kind, stages)
+        self.tables[kind] = table
+        return table
+
+    def table(self, kind: str) -> KindTable:
+        try:
+            return self.tables[kind]
+        except KeyError:
+            raise LedgerError(f"unknown message kind {kind!r}") from None
+
+    def reason_code(self, reason: str) -> int:
+        code = self._reason_code.get(reason)
+        if code is None:
+            code = len(self.reasons)
+            self.reasons.append(reason)
+            self._reason_code[reason] = code
+        return code
+
+    # -- writing ---------------------------------------------------------------------------
+    def create(self, kind: str, t: np.ndarray | float, parent: np.ndarray | int | None = None) -> np.ndarray:
+        """Create ``len(t)`` messages at times ``t`` (stamped on the kind's first stage)."""
+        table = self.table(kind)
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        k = len(t)
+        start = table.n
+        table._grow(start + k)
+        table.n = start + k
+        table.stamp[table.stages[0]][start : start + k] = t
+        if parent is not None:
+            table.parent[start : start + k] = parent
+        return np.arange(start, start + k, dtype=np.int64)
+
+    def stamp(self, kind: str, stage: str, ids: np.ndarray, t: np.ndarray | float) -> None:
+        """Record that messages ``ids`` left ``stage`` at times ``t``."""
+        table = self.table(kind)
+        try:
+            column = table.stamp[stage]
+        except KeyError:
+            raise LedgerError(f"kind {kind!r} has no stage {stage!r}; stages: {table.stages}") from None
+        column[ids] = t
+
+    def _terminate(self, kind: str, ids: np.ndarray, t: np.ndarray | float, state: int, reason: int) -> None:
+        table = self.table(kind)
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        if ids.max() >= table.n or ids.min() < 0:
+            raise LedgerError(f"{kind}: unknown message id")
+        already = table.state[ids] != IN_FLIGHT
+        if already.any():
+            bad = ids[already][:5].tolist()
+            raise LedgerError(f"{kind}: messages {bad} already have a terminal state")
+        table.state[ids] = state
+        table.reason[ids] = reason
+        table.end_t[ids] = t
+
+    def deliver(self, kind: str, ids: np.ndarray, t: np.ndarray | float) -> None:
+        """Messages ``ids`` reached the end of their path at times ``t``."""
+        self._terminate(kind, ids, t, DELIVERED, -1)
+
+    def drop(self, kind: str, ids: np.ndarray, reason: str, t: np.ndarray | float) -> None:
+        """Messages ``ids`` were dropped at times ``t`` for ``reason`` (e.g. ``allocation``)."""
+        self._terminate(kind, ids, t, DROPPED, self.reason_code(reason))
+
+    # -- reading ---------------------------------------------------------------------------
+    def states_at(self, kind: str, horizon: float) -> np.ndarray:
+        """Terminal state of each message as of ``horizon`` (later terminations are in flight)."""
+        table = self.table(kind)
+        state = table.state[: table.n].copy()
+        state[table.end_t[: table.n] > horizon] = IN_FLIGHT
+        return state
+
+    def stage_times(self, kind: str, stage: str, horizon: float | None = None) -> np.ndarray:
+        """A copy of a stage column with stamps later than ``horizon`` set to NaN."""
+        col = self.table(kind).view(stage).copy()
+        if horizon is not None:
+            col[col > horizon] = np.nan
+        return col
+
+    def in_flight_ids(self, kind: str, horizon: float) -> np.ndarray:
+        return np.flatnonzero(self.states_at(kind, horizon) == IN_FLIGHT)
+
+    def dropped_by_reason(self, kind: str, horizon: float) -> dict[str, int]:
+        table = self.table(kind)
+        state = self.states_at(kind, horizon)
+        codes = table.reason[: table.n][state == DROPPED]
+        counts = np.bincount(codes, minlength=len(self.reasons)) if len(codes) else []
+        return {self.reasons[i]: int(c) for i, c in enumerate(counts) if c}
+
+    def last_stage(self, kind: str, message_id: int, horizon: float) -> str:
+        """The furthest stage a message reached by ``horizon``."""
+        table = self.table(kind)
+        reached = table.stages[0]
+        for stage in table.stages:
+            t = table.stamp[stage][message_id]
+            if not np.isnan(t) and t <= horizon:
+                reached = stage
+        return reached
+
+    def digest(self, horizon: float) -> str:
+        """A SHA-256 over every table as of ``horizon``: equal digests mean identical runs."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for kind in sorted(self.tables):
+            table = self.tables[kind]
+            h.update(kind.encode())
+            for stage in table.stages:
+                h.update(np.round(self.stage_times(kind, stage, horizon), 9).tobytes())
+            h.update(self.states_at(kind, horizon).tobytes())
+            h.update(table.reason[: table.n].tobytes())
+        return h.hexdigest()
+
+
+def check_conservation(ledger: Ledger, held: dict[str, list[np.ndarray]], horizon: float) -> Conservation:
+    """Compare the ledger's in-flight messages with what the actors hold at ``horizon``.
+
+    ``held`` maps a kind to the id arrays each actor reports holding. The run balances when every
+    created message is delivered, dropped, or held by exactly one actor, and no actor holds a
+    message the ledger says has ended.
+    """
+    created = delivered = in_flight = held_total = 0
+    dropped: dict[str, int] = {}
+    by_kind: dict[str, dict] = {}
+    lost: dict[str, list[int]] = {}
+    phantom: dict[str, list[int]] = {}
+    ok = True
+    for kind, table in ledger.tables.items():
+        state = ledger.states_at(kind, horizon)
+        n = table.n
+        k_delivered = int((state == DELIVERED).sum())
+        k_dropped = ledger.dropped_by_reason(kind, horizon)
+        flying = np.flatnonzero(state == IN_FLIGHT)
+        parts = [np.asarray(a, dtype=np.int64) for a in held.get(kind, [])]
+        holding = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        unique_holding = np.unique(holding)
+        k_ok = len(unique_holding) == len(holding)  # nobody holds a message twice
+        missing = np.setdiff1d(flying, unique_holding, assume_unique=True)
+        extra = np.setdiff1d(unique_holding, flying, assume_unique=True)
+        if len(missing) or len(extra):
+            k_ok = False
+        if len(missing):
+            lost[kind] = missing[:20].tolist()
+        if len(extra):
+            phantom[kind] = extra[:20].tolist()
+        k_ok = k_ok and (n == k_delivered + sum(k_dropped.values()) + len(flying))
+        ok = ok and k_ok
+        created += n
+        delivered += k_delivered
+        in_flight += len(flying)
+        held_total += len(holding)
+        for reason, count in k_dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + count
+        by_kind[kind] = {
+            "created": n,
+            "delivered": k_delivered,
+            "dropped": dict(sorted(k_dropped.items())),
+            "in_flight": len(flying),
+            "ok": k_ok,
+        }
+    return Conservation(created, delivered, dropped, in_flight, held_total, ok, by_kind, lost, phantom)
+
+
+def describe_loss(ledger: Ledger, report: Conservation, horizon: float) -> str:
+    """A readable account of a failed conservation check."""
+    lines = ["conservation violated: created != delivered + dropped + in flight (held by actors)"]
+    for kind, ids in report.lost.items():
+        where = [f"{i}@{ledger.last_stage(kind, i, horizon)}" for i in ids[:10]]
+        lines.append(f"  {kind}: {report.by_kind[kind]['in_flight']} in flight per ledger; "
+                     f"not held by any actor: {', '.join(where)}")
+    for kind, ids in report.phantom.items():
+        lines.append(f"  {kind}: held by an actor but already ended or never created: {ids[:10]}")
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""Durations.
+
+Every time in the twin is a float number of **seconds** since the start of the run. Scenario files
+write durations as strings with a unit (``"500ms"``, ``"90s"``, ``"10m"``, ``"2h"``, ``"1d"``, or
+compounds such as ``"1h30m"``) or as plain numbers of seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+ALLOWED = "a number of seconds or a string such as '500ms', '90s', '10m', '2h', '1d', '1h30m'"
+
+
+class DurationError(ValueError):
+    """A duration string that cannot be read."""
+
+
+def parse_duration(value: str | int | float) -> float:
+    """Return ``value`` in seconds; raise :class:`DurationError` naming the allowed forms."""
+    if isinstance(value, bool):
+        raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or value < 0:
+            raise DurationError(f"{value!r} is not a duration; expected a finite value >= 0")
+        return float(value)
+    if not isinstance(value, str):
+        raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
+    text = value.strip()
+    pos, total = 0, 0.0
+    for match in _PART.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * UNITS_S[match.group(2)]
+        pos = match.end()
+    if pos == 0 or pos != len(text):
+        raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """Short human form of a number of seconds (``'2h'``, ``'90s'``, ``'1.5ms'``)."""
+    for unit in ("d", "h", "m", "s"):
+        size = UNITS_S[unit]
+        if seconds >= size and abs(seconds / size - round(seconds / size)) < 1e-9:
+            return f"{round(seconds / size)}{unit}"
+    if seconds >= 1:
+        return f"{seconds:g}s"
+    return f"{seconds * 1000:g}ms"

@@ -1,0 +1,94 @@
+"""Who visits the website: known prospects (CRM contacts with accounts and owners) and anonymous
+visitors, each with one or more devices (cookies).
+
+People are numbered ``0 .. n_people-1``: prospects first, then anonymous visitors. Person ``p`` owns
+the cookies ``device_start[p] .. device_start[p] + device_count[p] - 1`` (dense integers). Prospect
+``i`` has e-mail identifier ``i`` and CRM contact ``contact_ids[i]``. A share of prospects has
+buying intent (``hot``): they read the Pricing page far more often.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.domain.crm import Account, Contact, CrmOrg, User
+
+_FIRST = ("Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Gaëlle", "Hugo", "Inès", "Jules",
+          "Karim", "Léa", "Marc", "Nora", "Omar", "Paula", "Quentin", "Rita", "Sami", "Tess")
+_LAST = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
+         "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David", "Bertrand", "Roux")
+_CO_A = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Tyrell", "Cyberdyne", "Hooli",
+         "Vandelay", "Soylent", "Aperture", "Massive", "Nakatomi", "Oscorp", "Wonka")
+_CO_B = ("Industries", "Systems", "Logistics", "Energy", "Retail", "Bank", "Health", "Media",
+         "Telecom", "Foods", "Motors", "Insurance")
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def sf_id(prefix: str, n: int) -> str:
+    """A Salesforce-style 18-character id with a 3-character key prefix."""
+    chars = []
+    for _ in range(15):
+        n, r = divmod(n, 62)
+        chars.append(_B62[r])
+    return prefix + "".join(reversed(chars))
+
+
+@dataclass
+class Population:
+    org: CrmOrg
+    n_prospects: int
+    n_anonymous: int
+    contact_ids: list[str]
+    emails: list[str]
+    hot: np.ndarray
+    device_start: np.ndarray
+    device_count: np.ndarray
+
+    @property
+    def n_people(self) -> int:
+        return self.n_prospects + self.n_anonymous
+
+    @property
+    def n_cookies(self) -> int:
+        return int(self.device_start[-1] + self.device_count[-1]) if self.n_people else 0
+
+
+def build_population(rng: np.random.Generator, *, prospects: int, anonymous: int, accounts: int,
+                     sales_reps: int, hot_share: float, mean_devices: float) -> Population:
+    """Draw a population; ``mean_devices`` >= 1 is the mean number of cookies per prospect."""
+    org = CrmOrg()
+    for r in range(sales_reps):
+        uid = sf_id("005", r + 1)
+        org.users[uid] = User(uid, f"{_FIRST[r % len(_FIRST)]} {_LAST[(r * 7) % len(_LAST)]} (AE)")
+    reps = list(org.users)
+    account_ids = []
+    for a in range(accounts):
+        aid = sf_id("001", a + 1)
+        name = f"{_CO_A[a % len(_CO_A)]} {_CO_B[(a // len(_CO_A)) % len(_CO_B)]}"
+        if a >= len(_CO_A) * len(_CO_B):
+            name += f" {a // (len(_CO_A) * len(_CO_B)) + 1}"
+        org.accounts[aid] = Account(aid, name, reps[int(rng.integers(len(reps)))])
+        account_ids.append(aid)
+    contact_ids, emails = [], []
+    account_of = rng.integers(0, accounts, size=prospects)
+    for i in range(prospects):
+        cid = sf_id("003", i + 1)
+        first, last = _FIRST[i % len(_FIRST)], _LAST[(i // len(_FIRST)) % len(_LAST)]
+        account = org.accounts[account_ids[account_of[i]]]
+        domain = account.name.split()[0].lower() + ".example"
+        email = f"{first.lower()}.{last.lower()}{i}@{domain}"
+        org.contacts[cid] = Contact(cid, email, account.id, f"{first} {last}")
+        contact_ids.append(cid)
+        emails.append(email)
+    n = prospects + anonymous
+    hot = np.zeros(n, dtype=bool)
+    hot[:prospects] = rng.random(prospects) < hot_share
+    count = np.ones(n, dtype=np.int64)
+    if prospects:
+        count[:prospects] = 1 + rng.poisson(max(mean_devices - 1.0, 0.0), size=prospects)
+    start = np.zeros(n, dtype=np.int64)
+    if n:
+        start[1:] = np.cumsum(count)[:-1]
+    return Population(org, prospects, anonymous, contact_ids, emails, hot, start, count)

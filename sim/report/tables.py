@@ -1,0 +1,40 @@
+"""Console tables (rich) of a run's summary."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _s(value) -> str:
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def print_summary(result, console: Console | None = None) -> None:
+    console = console or Console()
+    frame = result.summary()
+    table = Table(title=f"{result.scenario_name} (seed {result.seed}, horizon {result.horizon_s:,.0f} s)")
+    for col in ("stage", "kind", "count", "msgs/s", "p50 s", "p95 s", "p99 s", "max s"):
+        table.add_column(col, justify="left" if col in ("stage", "kind") else "right")
+    for stage, row in frame.iterrows():
+        table.add_row(stage, row["kind"], f"{int(row['count']):,}", f"{row['throughput_per_s']:.3f}",
+                      *(_s(None if row[c] != row[c] else row[c]) for c in ("p50", "p95", "p99", "max")))
+    console.print(table)
+    c = result.conservation
+    dropped = ", ".join(f"{k}={v:,}" for k, v in sorted(c.dropped.items())) or "none"
+    status = "[green]ok[/green]" if c.ok else "[red]VIOLATED[/red]"
+    console.print(f"conservation {status}: created {c.created:,} = delivered {c.delivered:,} + dropped "
+                  f"{sum(c.dropped.values()):,} ({dropped}) + in flight {c.in_flight:,}")
+    tp = result.throughput()
+    console.print("throughput (msgs/s): " + ", ".join(f"{k} {v:.3f}" for k, v in tp.items()))
+    counts = result.counts
+    ins, ident, crm = counts.get("insights", {}), counts.get("identity", {}), counts.get("crm", {})
+    console.print(f"insight firings {ins.get('firings', 0):,}, late events {ins.get('late', 0):,}; "
+                  f"profiles {ident.get('unified_profiles', 0):,}, merges {ident.get('merges', 0):,}, "
+                  f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}")

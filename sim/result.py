@@ -1,0 +1,215 @@
+"""The result of one run: everything is derived from the ledger and the actors' counters.
+
+Latency keys are ``"<from>-><to>"`` stage pairs: each consecutive pair of a kind's stages, each
+kind's first-to-last pair, and the end-to-end pairs that cross kinds through a message's origin
+click: ``click->notification`` (the click that completed the insight to the owner's bell) and
+``click->ack`` (to the webhook's acknowledgement). Only messages that reached both stages by the
+horizon count. Throughput is messages per second of horizon leaving each actor.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.core.ledger import DELIVERED, Conservation, Ledger
+
+CROSS = {"click->notification": ("platform_event", "notification"), "click->ack": ("webhook", "ack")}
+ORIGIN_KIND = "click"
+ORIGIN_STAGE = "click"
+# actor -> (kind, stage) whose stamps count the messages leaving it; None stage = delivered
+THROUGHPUT = {
+    "ingestion": [("click", "ingest")],
+    "lakehouse": [("click", "lakehouse")],
+    "identity": [("click", "identity")],
+    "insights": [("click", "insight")],
+    "data_actions": [("platform_event", "action"), ("webhook", "action")],
+    "event_bus": [("platform_event", "publish")],
+    "crm": [("platform_event", None)],
+    "webhooks": [("webhook", "ack")],
+}
+
+
+def latency_stats(values: np.ndarray) -> dict:
+    """count, p50, p95, p99, max, mean of latencies in seconds (None when there are none)."""
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return {"count": 0, "p50": None, "p95": None, "p99": None, "max": None, "mean": None}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"count": int(len(values)), "p50": float(p50), "p95": float(p95), "p99": float(p99),
+            "max": float(values.max()), "mean": float(values.mean())}
+
+
+@dataclass
+class RunResult:
+    """One run of a scenario; see the module docstring."""
+
+    scenario_name: str
+    scenario_digest: str
+    seed: int
+    horizon_s: float
+    ledger: Ledger
+    conservation: Conservation
+    counts: dict
+    series: dict = field(default_factory=dict)
+    wall_s: float = 0.0
+    version: str = ""
+    pipeline: object = field(default=None, repr=False)  # the wired actors, for inspection
+    _latency_cache: dict = field(default_factory=dict, repr=False)
+
+    # -- latencies -----------------------------------------------------------------------------
+    def latency_keys(self) -> list[str]:
+        keys = []
+        for kind, table in self.ledger.tables.items():
+            stages = table.stages
+            keys += [f"{a}->{b}" for a, b in zip(stages, stages[1:])]
+            if len(stages) > 2:
+                keys.append(f"{stages[0]}->{stages[-1]}")
+        keys += [k for k, (kind, _) in CROSS.items() if kind in self.ledger.tables]
+        return keys
+
+    def kind_of(self, key: str) -> str:
+        if key in CROSS:
+            return CROSS[key][0]
+        a, b = key.split("->")
+        for kind, table in self.ledger.tables.items():
+            if a in table.stages and b in table.stages:
+                return kind
+        raise KeyError(f"unknown latency key {key!r}; known: {', '.join(self.latency_keys())}")
+
+    def latency(self, key: str) -> np.ndarray:
+        """Latencies in seconds of the messages that passed both stages of ``key`` by the horizon."""
+        if key in self._latency_cache:
+            return self._latency_cache[key]
+        h = self.horizon_s
+        if key in CROSS:
+            kind, stage = CROSS[key]
+            end = self.ledger.stage_times(kind, stage, h)
+            parent = self.ledger.table(kind).parent[: len(end)]
+            ok = np.isfinite(end) & (parent >= 0)
+            start = self.ledger.stage_times(ORIGIN_KIND, ORIGIN_STAGE, h)[parent[ok]]
+            values = end[ok] - start
+        else:
+            kind = self.kind_of(key)
+            a, b = key.split("->")
+            values = self.ledger.stage_times(kind, b, h) - self.ledger.stage_times(kind, a, h)
+        values = values[np.isfinite(values)]
+        self._latency_cache[key] = values
+        return values
+
+    def latencies(self) -> dict[str, np.ndarray]:
+        return {k: self.latency(k) for k in self.latency_keys()}
+
+    # -- throughput ----------------------------------------------------------------------------
+    def _passed(self, kind: str, stage: str | None) -> int:
+        if kind not in self.ledger.tables:
+            return 0
+        if stage is None:
+            return int((self.ledger.states_at(kind, self.horizon_s) == DELIVERED).sum())
+        return int(np.isfinite(self.ledger.stage_times(kind, stage, self.horizon_s)).sum())
+
+    def throughput(self) -> dict[str, float]:
+        """Messages per second leaving each actor over the horizon."""
+        return {actor: sum(self._passed(k, s) for k, s in spec) / self.horizon_s
+                for actor, spec in THROUGHPUT.items()}
+
+    def stage_throughput(self, kind: str) -> dict[str, float]:
+        table = self.ledger.table(kind)
+        return {s: self._passed(kind, s) / self.horizon_s for s in table.stages}
+
+    # -- views ---------------------------------------------------------------------------------
+    def summary(self) -> pd.DataFrame:
+        """One row per latency key: kind, count, throughput (msgs/s), p50/p95/p99/max/mean (s)."""
+        rows = []
+        for key in self.latency_keys():
+            stats = latency_stats(self.latency(key))
+            rows.append({"stage": key, "kind": self.kind_of(key), "count": stats["count"],
+                         "throughput_per_s": stats["count"] / self.horizon_s,
+                         **{k: stats[k] for k in ("p50", "p95", "p99", "max", "mean")}})
+        return pd.DataFrame(rows).set_index("stage")
+
+    def lost(self) -> pd.DataFrame:
+        """What was lost and why: dropped messages per kind and reason."""
+        rows = [{"kind": kind, "reason": reason, "count": n}
+                for kind, c in self.conservation.by_kind.items() for reason, n in c["dropped"].items()]
+        return pd.DataFrame(rows, columns=["kind", "reason", "count"])
+
+    def to_dict(self) -> dict:
+        keys = self.latency_keys()
+        by_kind = {}
+        for kind in self.ledger.tables:
+            by_kind[kind] = {
+                "conservation": self.conservation.by_kind[kind],
+                "latency_s": {k: latency_stats(self.latency(k)) for k in keys if self.kind_of(k) == kind},
+                "throughput_per_s": self.stage_throughput(kind),
+            }
+        return {
+            "scenario": self.scenario_name,
+            "scenario_digest": self.scenario_digest,
+            "seed": self.seed,
+            "horizon_s": self.horizon_s,
+            "conservation": self.conservation.to_dict(),
+            "latency_s": {k: latency_stats(self.latency(k)) for k in keys},
+            "throughput_per_s": self.throughput(),
+            "counts": self.counts,
+            "by_kind": by_kind,
+            "ledger_digest": self.ledger.digest(self.horizon_s),
+            "version": self.version,
+            "wall_s": self.wall_s,
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The summary as JSON text; also written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=False)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    # -- time series ---------------------------------------------------------------------------
+    def occupancy(self, kind: str, a: str, b: str, grid: np.ndarray) -> np.ndarray:
+        """Messages between stages ``a`` and ``b`` (entered ``a``, not yet left ``b``) at each time."""
+        h = self.horizon_s
+        ta = self.ledger.stage_times(kind, a, h)
+        tb = self.ledger.stage_times(kind, b, h)
+        end = self.ledger.table(kind).end_t[: len(ta)].copy()
+        end[end > h] = np.nan
+        leave = np.where(np.isfinite(tb), tb, np.where(np.isfinite(end), end, np.inf))
+        entered = np.sort(ta[np.isfinite(ta)])
+        left = np.sort(leave[np.isfinite(ta)])
+        return np.searchsorted(entered, grid, side="right") - np.searchsorted(left, grid, side="right")
+
+    def queue_series(self, points: int = 400) -> pd.DataFrame:
+        """Occupancy of every stage over time (columns ``<from>-><to>``, index: time in seconds)."""
+        grid = np.linspace(0.0, self.horizon_s, points)
+        data = {}
+        for kind, table in self.ledger.tables.items():
+            if table.n == 0:
+                continue
+            for a, b in zip(table.stages, table.stages[1:]):
+                data[f"{a}->{b}"] = self.occupancy(kind, a, b, grid)
+        return pd.DataFrame(data, index=pd.Index(grid, name="t_s"))
+
+    # -- plots (see sim.report.plots) ----------------------------------------------------------
+    def plot_latency_cdf(self, ax=None):
+        from sim.report.plots import latency_cdf
+
+        return latency_cdf(self, ax=ax)
+
+    def plot_e2e_histogram(self, key: str = "click->notification", ax=None):
+        from sim.report.plots import e2e_histogram
+
+        return e2e_histogram(self, key=key, ax=ax)
+
+    def plot_queues(self, ax=None):
+        from sim.report.plots import queues
+
+        return queues(self, ax=ax)
+
+    def save_plots(self, out_dir: str | Path) -> list[Path]:
+        from sim.report.plots import save_all
+
+        return save_all(self, Path(out_dir))

@@ -1,0 +1,254 @@
+"""Typed scenario models: every parameter of the twin, its unit, its default and the default's source.
+
+A scenario is data: a YAML file validated into :class:`Scenario`, or the same models built in
+Python. Unknown keys are errors (``extra="forbid"``). Durations are strings with a unit (``"90s"``,
+``"10m"``, ``"2h"``, ``"1d"``) or numbers of seconds, and are held as floats in seconds. Each
+field's description ends with the source of its default: (doc) the vendor's documentation, (sec) a
+secondary source, (assumed) our assumption — see ``shared/docs/domain.md`` "Numbers".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from sim.core.units import parse_duration
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Latency(Model):
+    """A latency distribution: log-normal with the given median and 95th percentile (seconds);
+    constant when ``p95`` equals ``median``."""
+
+    median: Duration
+    p95: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Latency":
+        if self.p95 < self.median:
+            raise ValueError(f"p95 ({self.p95} s) must be >= median ({self.median} s)")
+        return self
+
+    @property
+    def sigma(self) -> float:
+        """Log-normal shape: ln(p95 / median) / z_0.95."""
+        if self.median <= 0 or self.p95 == self.median:
+            return 0.0
+        return math.log(self.p95 / self.median) / 1.6448536269514722
+
+
+def latency(median: str | float, p95: str | float) -> Latency:
+    return Latency(median=median, p95=p95)
+
+
+class Visitors(Model):
+    """Website traffic: who visits, how sessions arrive and what they read."""
+
+    rate_per_s: float = Field(2.0, gt=0, description="session arrivals per second, Poisson (assumed)")
+    daily_profile: list[Annotated[float, Field(ge=0)]] | None = Field(
+        None, min_length=24, max_length=24,
+        description="24 hourly multipliers of rate_per_s (hour 0 = midnight UTC); none = flat")
+    prospects: int = Field(2000, ge=0, description="known prospects: CRM contacts (assumed)")
+    anonymous: int = Field(50_000, ge=0, description="anonymous visitors, one cookie each (assumed)")
+    accounts: int = Field(300, ge=1, description="CRM accounts the prospects belong to (assumed)")
+    sales_reps: int = Field(25, ge=1, description="account owners (assumed)")
+    prospect_share: Share = Field(0.2, description="share of sessions made by known prospects (assumed)")
+    hot_share: Share = Field(0.05, description="share of prospects with buying intent (assumed)")
+    mean_devices: float = Field(1.6, ge=1.0, description="mean cookies per prospect (assumed)")
+    pages_per_session: float = Field(5.0, ge=1.0, description="mean page views per session (assumed)")
+    think_time: PositiveDuration = Field(30.0, description="mean gap between two page views (assumed)")
+    pricing_prob: Share = Field(0.05, description="P(page = pricing) for an ordinary visitor (assumed)")
+    hot_pricing_prob: Share = Field(0.4, description="P(page = pricing) for a prospect with intent (assumed)")
+    login_prob: Share = Field(0.3, description="P(a prospect logs in during a session on a device not "
+                                               "yet linked) (assumed)")
+    login_with_contact_id: Share = Field(0.2, description="share of logins carrying the CRM contact id "
+                                                          "instead of the e-mail (assumed)")
+    malformed_share: Share = Field(0.001, description="share of events sent malformed (assumed)")
+    payload_bytes: int = Field(1200, ge=1, description="size of one event payload, bytes (assumed)")
+    chunk: PositiveDuration = Field(300.0, description="traffic is drawn in chunks of this length; "
+                                                       "results do not depend on it")
+
+
+class Retry(Model):
+    """Client retry after an HTTP 429: exponential back-off with jitter."""
+
+    max_attempts: int = Field(5, ge=1, description="attempts in all, the first included (assumed)")
+    initial_backoff: Duration = Field(1.0, description="wait before the first retry (assumed)")
+    multiplier: float = Field(2.0, ge=1.0, description="back-off growth per retry (assumed)")
+    max_backoff: Duration = Field(60.0, description="cap of one wait (assumed)")
+    jitter: Share = Field(0.5, description="each wait is scaled by U(1 - jitter, 1) (assumed)")
+
+
+class Ingestion(Model):
+    """The streaming Ingestion API."""
+
+    rate_limit_per_s: float = Field(250.0, gt=0, description="requests/s before HTTP 429 (assumed: "
+                                                             "the rate is unpublished)")
+    burst: int = Field(250, ge=1, description="token-bucket depth, requests (assumed)")
+    on_429: Literal["retry", "drop"] = Field("retry", description="client policy on HTTP 429")
+    retry: Retry = Field(default_factory=Retry)
+    max_payload_bytes: int = Field(200_000, gt=0, description="largest request (doc: < 200 KB)")
+    max_clock_skew: Duration = Field(300.0, description="event time may lead receive time by this "
+                                                        "much before rejection (assumed)")
+    flush_interval: PositiveDuration = Field(180.0, description="micro-batch period (doc: about every 3 min)")
+    flush_max_events: int = Field(100_000, ge=1, description="a micro-batch is cut early at this many "
+                                                             "events (assumed)")
+
+
+class Lakehouse(Model):
+    """Micro-batch processing into the data stream (data lake object)."""
+
+    processors: int = Field(1, ge=1, description="micro-batches processed at once (assumed)")
+    batch_overhead: Duration = Field(5.0, description="fixed time per micro-batch (assumed)")
+    per_event: Duration = Field(0.0001, description="time per event (assumed)")
+    service_cv: float = Field(0.2, ge=0, description="coefficient of variation of batch time (assumed)")
+
+
+class Identity(Model):
+    """Real-time identity resolution (exact and exact-normalised rules; milliseconds per event)."""
+
+    batch_overhead: Duration = Field(0.2, description="fixed time per micro-batch (assumed)")
+    per_event: Duration = Field(0.0005, description="time per event (doc: 'milliseconds')")
+    unique_namespaces: list[Literal["contact_id", "email", "cookie"]] = Field(
+        ["contact_id"], description="namespaces with at most one value per profile (doc: limits)")
+
+
+class Insights(Model):
+    """The Streaming Insight: >= threshold page views of ``page`` within ``window`` per profile."""
+
+    name: str = "pricing_hot"
+    page: str = Field("pricing", description="the page whose views count")
+    threshold: int = Field(3, ge=1)
+    window: Duration = Field(600.0, ge=60.0, le=86400.0, description="1 min to 24 h (doc)")
+    window_type: Literal["sliding", "tumbling"] = Field(
+        "sliding", description="tumbling = Data Cloud WINDOW buckets (sec); sliding = any 'last T'")
+    cooldown: Duration = Field(600.0, description="sliding: minimum gap between two firings of a profile")
+    allowed_lateness: Duration = Field(300.0, description="events older than the watermark minus this "
+                                                          "are late and not counted (assumed)")
+    per_event: Duration = Field(0.00001, description="evaluation time per event (assumed)")
+
+    @model_validator(mode="after")
+    def _page_known(self) -> "Insights":
+        from sim.domain.events import PAGES
+
+        if self.page not in PAGES:
+            raise ValueError(f"page {self.page!r} unknown; allowed: {', '.join(PAGES)}")
+        return self
+
+
+class DataActions(Model):
+    """Data Actions: firing -> payload -> targets."""
+
+    action: str = Field("Pricing visit", description="the Action__c field")
+    require_contact_id: bool = Field(True, description="action rule: only profiles with a CRM contact")
+    targets: list[Literal["platform_event", "webhook"]] = Field(["platform_event"], min_length=1)
+    latency: Latency = Field(default_factory=lambda: latency(1.0, 4.0),
+                             description="firing to publish request (assumed; doc: ~500 ms p95 on "
+                                         "the real-time path)")
+
+
+class EventBus(Model):
+    """The Salesforce event bus (high-volume platform events)."""
+
+    channel: str = Field("Pricing_Visit__e", description="the platform event's API name")
+    publish_allocation_per_hour: int = Field(250_000, ge=0, description="publishes per rolling hour "
+                                                                        "(doc: Performance/Unlimited)")
+    retention: PositiveDuration = Field(72 * 3600.0, description="events older than this are gone (doc: 72 h)")
+    publish_latency: Latency = Field(default_factory=lambda: latency(0.05, 0.2),
+                                     description="publish request to stored on the bus (assumed)")
+    delivery_latency: Latency = Field(default_factory=lambda: latency(0.2, 1.0),
+                                      description="stored to available to a subscriber (assumed)")
+
+
+class Flow(Model):
+    """The platform-event-triggered Flow (runs as the Automated Process user)."""
+
+    batch_size: int = Field(2000, ge=1, le=2000, description="events per batch (doc: up to 2,000)")
+    concurrency: int = Field(1, ge=1, description="batches in progress at once (doc: one at a time "
+                                                  "per subscriber)")
+    batch_overhead: Duration = Field(0.5, description="transaction start and commit (assumed)")
+    owner_lookup: Duration = Field(0.02, description="Get Records per event (assumed)")
+    task_insert: Duration = Field(0.04, description="Create Task per event (assumed)")
+    notification: Duration = Field(0.03, description="Send Custom Notification per event (assumed)")
+    service_cv: float = Field(0.3, ge=0, description="coefficient of variation of batch time (assumed)")
+
+
+class Crm(Model):
+    flow: Flow = Field(default_factory=Flow)
+    notification_latency: Latency = Field(default_factory=lambda: latency(1.0, 3.0),
+                                          description="commit to bell shown (assumed)")
+
+
+class Endpoint(Model):
+    """The receiving HTTP endpoint of a webhook."""
+
+    latency: Latency = Field(default_factory=lambda: latency(0.3, 1.2), description="response time (assumed)")
+    error_rate: Share = Field(0.01, description="share of attempts answered 5xx (assumed)")
+    rate_limit_per_s: float = Field(1.0, gt=0, description="Slack: ~1 message/s per channel (doc)")
+    burst: int = Field(1, ge=1, description="requests allowed at once (assumed)")
+
+
+class Webhooks(Model):
+    """Webhook Data Action target: signed HTTP POST with retries."""
+
+    url: str = "https://hooks.slack.example/services/T000/B000/XXXX"
+    signing_key: str | None = Field("whsec_twin_default_key", description="none: nothing is sent (doc)")
+    timeout: PositiveDuration = Field(15.0, description="per attempt (doc: Svix 15 s)")
+    retry_schedule: list[Duration] = Field(
+        [0, 5, 300, 1800, 7200, 18000, 36000, 36000], min_length=1,
+        description="delay before each attempt (doc: Svix 0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h)")
+    endpoint: Endpoint = Field(default_factory=Endpoint)
+
+
+class Scenario(Model):
+    """A whole scenario: metadata, horizon, and one section per actor."""
+
+    name: str = Field(..., min_length=1)
+    description: str = ""
+    horizon: PositiveDuration
+    start: str = Field("2026-11-27T00:00:00Z", description="wall-clock time of t = 0 (ISO 8601 UTC)")
+    seed: int = Field(1, ge=0, description="default seed when none is given on the command line")
+    visitors: Visitors = Field(default_factory=Visitors)
+    ingestion: Ingestion = Field(default_factory=Ingestion)
+    lakehouse: Lakehouse = Field(default_factory=Lakehouse)
+    identity: Identity = Field(default_factory=Identity)
+    insights: Insights = Field(default_factory=Insights)
+    data_actions: DataActions = Field(default_factory=DataActions)
+    event_bus: EventBus = Field(default_factory=EventBus)
+    crm: Crm = Field(default_factory=Crm)
+    webhooks: Webhooks = Field(default_factory=Webhooks)
+
+    @model_validator(mode="after")
+    def _start_is_time(self) -> "Scenario":
+        from datetime import datetime
+
+        try:
+            datetime.fromisoformat(self.start.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"start {self.start!r} is not an ISO 8601 time such as 2026-11-27T00:00:00Z") from None
+        return self
+
+    @property
+    def start_epoch_s(self) -> float:
+        from datetime import datetime, timezone
+
+        moment = datetime.fromisoformat(self.start.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved scenario (canonical JSON): equal digests, equal scenarios."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
