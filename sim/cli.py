@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from sim.report.tables import make_console
 from sim.scenario.load import ScenarioError, parse_override_value
 
 
@@ -50,7 +50,7 @@ def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, 
     from sim.report.tables import print_summary
     from sim.runner import run
 
-    console = Console(width=None if sys.stdout.isatty() else 120)
+    console = make_console()
     try:
         result = run(scenario, seed=seed, overrides=_parse_sets(sets), progress=not quiet and sys.stderr.isatty())
     except ScenarioError as exc:
@@ -84,7 +84,7 @@ def validate_cmd(json_path: Path | None, quick: bool, replications: int | None, 
 
     rows = validate_all(quick=quick, replications=replications, customers=customers, seed=seed,
                         progress=sys.stderr.isatty())
-    print_rows(rows, Console())
+    print_rows(rows, make_console())
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

@@ -57,11 +57,20 @@ def run(scenario: str | Path | Scenario | dict, seed: int | None = None,
     """
     sc = load(scenario, overrides)
     seed = sc.seed if seed is None else int(seed)
-    if progress is None:
-        progress = sys.stderr.isatty()
     started = time.perf_counter()
     pipe = build(sc, seed, visitors=visitors)
-    horizon = sc.horizon
+    result = execute(pipe, progress=progress, check=check)
+    result.wall_s = time.perf_counter() - started
+    return result
+
+
+def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True) -> RunResult:
+    """Advance a wired pipeline to its horizon, check conservation, and collect the result."""
+    started = time.perf_counter()
+    sc = pipe.ctx.scenario
+    horizon = pipe.ctx.horizon
+    if progress is None:
+        progress = sys.stderr.isatty()
     _advance(pipe, horizon, progress, sc.name)
     held: dict[str, list[np.ndarray]] = {}
     for actor in pipe.actors:
@@ -71,19 +80,17 @@ def run(scenario: str | Path | Scenario | dict, seed: int | None = None,
     report = check_conservation(pipe.ctx.ledger, held, horizon)
     if check and not report.ok:
         raise ConservationError(describe_loss(pipe.ctx.ledger, report, horizon), report)
-    counts = {actor.name: actor.counts() for actor in pipe.actors}
-    result = RunResult(
+    return RunResult(
         scenario_name=sc.name,
         scenario_digest=sc.digest(),
-        seed=seed,
+        seed=pipe.ctx.rng.seed,
         horizon_s=horizon,
         ledger=pipe.ctx.ledger,
         conservation=report,
-        counts=counts,
+        counts={actor.name: actor.counts() for actor in pipe.actors},
         series={"insight_state_size": pipe.ctx.series.get("insight_state_size", []),
                 "publish_allocation_used": pipe.event_bus.allocation_series},
+        wall_s=time.perf_counter() - started,
         version=_version(),
+        pipeline=pipe,
     )
-    result.wall_s = time.perf_counter() - started
-    result.pipeline = pipe
-    return result

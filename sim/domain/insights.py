@@ -101,8 +101,8 @@ class InsightEngine:
         firings: list[Firing] = []
         if n == 0 and not merges:
             return late, firings
+        prior = np.empty(n)
         if n:
-            prior = np.empty(n)
             prior[0] = self.max_t
             if n > 1:
                 np.maximum.accumulate(t[:-1], out=prior[1:])
@@ -116,12 +116,13 @@ class InsightEngine:
         m = 0
         t_list = t.tolist()
         g_list = np.asarray(group).tolist()
+        w_list = (prior - self.d.allowed_lateness_s).tolist()  # the watermark as each event came
         on_event = self._sliding if self.d.window_type == SLIDING else self._tumbling
         for i in candidates:
             while m < len(todo) and todo[m][0] <= i:
                 self.merge(todo[m][1], todo[m][2])
                 m += 1
-            fired = on_event(t_list[i], g_list[i])
+            fired = on_event(t_list[i], g_list[i], w_list[i])
             if fired is not None:
                 firings.append(Firing(i, g_list[i], t_list[i], fired[0], fired[1]))
         for _, absorbed, survivor in todo[m:]:
@@ -133,7 +134,7 @@ class InsightEngine:
         return late, firings
 
     # -- window rules ----------------------------------------------------------------------
-    def _sliding(self, t: float, g: int) -> tuple[float, int] | None:
+    def _sliding(self, t: float, g: int, watermark: float) -> tuple[float, int] | None:
         d = self.d
         times = self._times.get(g)
         if times is None:
@@ -142,7 +143,7 @@ class InsightEngine:
             times.append(t)
         else:
             bisect.insort_right(times, t)
-        dead = bisect.bisect_right(times, self.watermark - d.window_s)
+        dead = bisect.bisect_right(times, watermark - d.window_s)
         if dead:
             del times[:dead]
         count = bisect.bisect_right(times, t) - bisect.bisect_right(times, t - d.window_s)
@@ -158,7 +159,7 @@ class InsightEngine:
             self._fired[g] = [t]
         return t - d.window_s, count
 
-    def _tumbling(self, t: float, g: int) -> tuple[float, int] | None:
+    def _tumbling(self, t: float, g: int, watermark: float) -> tuple[float, int] | None:
         d = self.d
         k = int(t // d.window_s)
         buckets = self._buckets.get(g)

@@ -6,6 +6,13 @@ from rich.console import Console
 from rich.table import Table
 
 
+def make_console() -> Console:
+    """A console for tables: the terminal's width, or 120 columns when output is piped."""
+    import sys
+
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
 def _s(value) -> str:
     if value is None:
         return "-"
@@ -17,7 +24,7 @@ def _s(value) -> str:
 
 
 def print_summary(result, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     frame = result.summary()
     table = Table(title=f"{result.scenario_name} (seed {result.seed}, horizon {result.horizon_s:,.0f} s)")
     for col in ("stage", "kind", "count", "msgs/s", "p50 s", "p95 s", "p99 s", "max s"):

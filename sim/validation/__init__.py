@@ -1,0 +1,1 @@
+"""Validation of the twin against theory and independent oracles."""
