@@ -126,16 +126,30 @@ class IdentityGraph:
 
     # -- linking -----------------------------------------------------------------------------
     def link(self, identifiers: list[Identifier], rule: str, source: str, t: float) -> LinkResult:
-        """Apply one record that carries ``identifiers`` together; merge their profiles."""
-        profiles = [self.observe(ns, v) for ns, v in identifiers]
-        distinct = sorted(set(profiles))
-        survivor = distinct[0]
-        if len(distinct) > 1 and self._violates_uniqueness(distinct):
+        """Apply one record that carries ``identifiers`` together; merge their profiles.
+
+        Identifiers seen before bring their profiles; the oldest survives and the others are
+        merged into it. Identifiers never seen before simply join it (a record made only of new
+        identifiers creates one profile, and no merge).
+        """
+        known = [self._get(i) for i in identifiers]
+        distinct = sorted({p for p in known if p >= 0})
+        if distinct and self._violates_uniqueness(distinct, identifiers):
             self.refused += 1
-            return LinkResult(profile=profiles[0], refused=True)
-        for ident, p in zip(identifiers, profiles):
-            if p not in self.members:
-                self.members[p] = [ident]
+            return LinkResult(profile=distinct[0], refused=True)
+        if not distinct:
+            distinct = [self.profiles_created]
+            self.profiles_created += 1
+        survivor = distinct[0]
+        for ident, p in zip(identifiers, known):
+            if p >= 0 and p not in self.members:
+                self.members[p] = [ident]  # a singleton becomes a graph member
+                self.graph.add_node(ident)
+        self.members.setdefault(survivor, [])
+        for ident, p in zip(identifiers, known):
+            if p < 0:
+                self._set(ident, survivor)
+                self.members[survivor].append(ident)
                 self.graph.add_node(ident)
         anchor = identifiers[0]
         for ident in identifiers[1:]:
@@ -153,9 +167,9 @@ class IdentityGraph:
         self.merges += len(merges)
         return LinkResult(profile=survivor, merges=merges)
 
-    def _violates_uniqueness(self, profiles: list[int]) -> bool:
+    def _violates_uniqueness(self, profiles: list[int], record: list[Identifier]) -> bool:
         for ns in self.unique_namespaces:
-            values = set()
+            values = {v for n, v in record if n == ns}
             for p in profiles:
                 values.update(v for n, v in self.members.get(p, []) if n == ns)
             if len(values) > 1:

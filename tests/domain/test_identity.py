@@ -76,3 +76,17 @@ def test_profiles_are_connected_components_whatever_the_order(links, seed):
     for c in seen:
         comps.setdefault(find(c), set()).add(c)
     assert partition(links) == sorted(sorted(v) for v in comps.values())
+
+
+def test_a_record_of_new_identifiers_makes_one_profile_without_merging():
+    g = IdentityGraph(dense={"email": 5, "contact_id": 5})
+    res = g.link([("contact_id", 1), ("email", 1)], "crm_contact", "crm", 0.0)
+    assert res.merges == [] and g.merges == 0 and g.profiles_created == 1
+    assert g.profile_of("email", 1) == g.profile_of("contact_id", 1) == res.profile
+
+
+def test_a_second_contact_id_cannot_join_a_profile_that_has_one():
+    g = IdentityGraph(dense={"cookie": 5, "email": 5, "contact_id": 5})
+    g.link([("contact_id", 1), ("email", 1)], "crm_contact", "crm", 0.0)
+    res = g.link([("email", 1), ("contact_id", 2)], "crm_contact", "crm", 1.0)
+    assert res.refused and g.profile_of("contact_id", 2) is None
