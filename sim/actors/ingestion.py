@@ -45,6 +45,7 @@ class IngestionAPI(Actor):
         self.rng = ctx.rng("ingestion.retry")
         self._retries: list[tuple[float, int, int]] = []  # (time, id, attempt) heap
         self._parked: dict[int, tuple] = {}  # id -> carried columns of a click waiting to retry
+        self._drops: tuple[list[int], list[float]] = ([], [])  # rate-limited, written once per wake-up
         self._buffer: list[Batch] = []
         self._buffered = 0
         self.requests = 0
@@ -81,6 +82,10 @@ class IngestionAPI(Actor):
         late_rows: list[tuple] = []  # accepted retries and slow-path clicks: (t, id, columns)
         if m < n or self._retries:
             self._slow_path(ids, cols, m, until, late_rows)
+            dropped, when = self._drops
+            if dropped:
+                self.ledger.drop("click", np.array(dropped, dtype=np.int64), "rate_limited", np.array(when))
+                self._drops = ([], [])
         # fast-path prefix and slow-path acceptances, merged in acceptance order
         batch = Batch({"id": ids[acc_idx[0]], "t": acc_t[0], **{c: cols[c][acc_idx[0]] for c in _CARRY}})
         if late_rows:
@@ -122,7 +127,8 @@ class IngestionAPI(Actor):
         self.http_429 += 1
         r = self.p.retry
         if self.p.on_429 == "drop" or attempt >= r.max_attempts:
-            self.ledger.drop("click", np.array([mid]), "rate_limited", t)
+            self._drops[0].append(mid)
+            self._drops[1].append(t)
             self.dropped_rate_limited += 1
             return
         backoff = min(r.max_backoff, r.initial_backoff * r.multiplier ** (attempt - 1))
