@@ -202,7 +202,7 @@ class Endpoint(Model):
 class Webhooks(Model):
     """Webhook Data Action target: signed HTTP POST with retries."""
 
-    url: str = "https://hooks.slack.example/services/T000/B000/XXXX"
+    url: str = "https://hooks.slack.example/services/T0TWIN/B0TWIN/pricing-alerts"
     signing_key: str | None = Field("whsec_twin_default_key", description="none: nothing is sent (doc)")
     timeout: PositiveDuration = Field(15.0, description="per attempt (doc: Svix 15 s)")
     retry_schedule: list[Duration] = Field(
