@@ -139,12 +139,12 @@ class RunResult:
         return pd.DataFrame(rows, columns=["kind", "reason", "count"])
 
     def to_dict(self) -> dict:
-        keys = self.latency_keys()
+        stats = {k: latency_stats(self.latency(k)) for k in self.latency_keys()}
         by_kind = {}
         for kind in self.ledger.tables:
             by_kind[kind] = {
                 "conservation": self.conservation.by_kind[kind],
-                "latency_s": {k: latency_stats(self.latency(k)) for k in keys if self.kind_of(k) == kind},
+                "latency_s": {k: v for k, v in stats.items() if self.kind_of(k) == kind},
                 "throughput_per_s": self.stage_throughput(kind),
             }
         return {
@@ -153,7 +153,7 @@ class RunResult:
             "seed": self.seed,
             "horizon_s": self.horizon_s,
             "conservation": self.conservation.to_dict(),
-            "latency_s": {k: latency_stats(self.latency(k)) for k in keys},
+            "latency_s": stats,
             "throughput_per_s": self.throughput(),
             "counts": self.counts,
             "by_kind": by_kind,

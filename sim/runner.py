@@ -59,14 +59,16 @@ def run(scenario: str | Path | Scenario | dict, seed: int | None = None,
     seed = sc.seed if seed is None else int(seed)
     started = time.perf_counter()
     pipe = build(sc, seed, visitors=visitors)
-    result = execute(pipe, progress=progress, check=check)
-    result.wall_s = time.perf_counter() - started
-    return result
+    return execute(pipe, progress=progress, check=check, started=started)
 
 
-def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True) -> RunResult:
-    """Advance a wired pipeline to its horizon, check conservation, and collect the result."""
-    started = time.perf_counter()
+def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True,
+            started: float | None = None) -> RunResult:
+    """Advance a wired pipeline to its horizon, check conservation, and collect the result.
+
+    ``started`` (a ``time.perf_counter()`` reading) dates ``wall_s``; by default, now.
+    """
+    started = time.perf_counter() if started is None else started
     sc = pipe.ctx.scenario
     horizon = pipe.ctx.horizon
     if progress is None:

@@ -32,7 +32,6 @@ class IdentityService(Actor):
         super().__init__(ctx)
         self.p = ctx.scenario.identity
         self.forward = forward
-        self.population = population
         self.graph = IdentityGraph(
             dense={"cookie": population.n_cookies, "email": population.n_prospects,
                    "contact_id": population.n_prospects},

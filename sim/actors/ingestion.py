@@ -24,10 +24,10 @@ import numpy as np
 
 from sim.actors.base import Actor, RunContext
 from sim.core.batch import Batch
-from sim.domain.events import REJECT_REASONS, PayloadRules, validate
 from sim.core.token_bucket import TokenBucket
+from sim.domain.events import CLICK_FIELDS, REJECT_REASONS, PayloadRules, validate
 
-_CARRY = ("event_time", "person", "cookie", "page", "event", "email", "contact", "size_bytes")
+_CARRY = tuple(CLICK_FIELDS)
 
 
 class IngestionAPI(Actor):
@@ -77,8 +77,6 @@ class IngestionAPI(Actor):
         self.requests += n
         t = cols["t"]
         m = 0 if self._retries else self.bucket.admit_prefix(t)
-        acc_idx: list[np.ndarray] = [np.arange(m)]
-        acc_t: list[np.ndarray] = [t[:m]]
         late_rows: list[tuple] = []  # accepted retries and slow-path clicks: (t, id, columns)
         if m < n or self._retries:
             self._slow_path(ids, cols, m, until, late_rows)
@@ -86,14 +84,14 @@ class IngestionAPI(Actor):
             if dropped:
                 self.ledger.drop("click", np.array(dropped, dtype=np.int64), "rate_limited", np.array(when))
                 self._drops = ([], [])
-        # fast-path prefix and slow-path acceptances, merged in acceptance order
-        batch = Batch({"id": ids[acc_idx[0]], "t": acc_t[0], **{c: cols[c][acc_idx[0]] for c in _CARRY}})
+        # the conforming prefix, then the slow path's acceptances, in acceptance order
+        batch = Batch({"id": ids[:m], "t": t[:m], **{c: cols[c][:m] for c in _CARRY}})
         if late_rows:
             late_rows.sort(key=lambda r: (r[0], r[1]))
             extra = Batch({
                 "id": np.array([r[1] for r in late_rows], dtype=np.int64),
                 "t": np.array([r[0] for r in late_rows], dtype=float),
-                **{c: np.array([r[2][j] for r in late_rows], dtype=cols[c].dtype) for j, c in enumerate(_CARRY)},
+                **{c: np.array([r[2][j] for r in late_rows], dtype=CLICK_FIELDS[c]) for j, c in enumerate(_CARRY)},
             })
             batch = Batch.concat([batch, extra])
         if len(batch):
@@ -101,7 +99,7 @@ class IngestionAPI(Actor):
 
     def _slow_path(self, ids, cols, m, until, accepted_rows) -> None:
         """Request by request from index ``m``, interleaving due retries in time order."""
-        bucket, heap, parked = self.bucket, self._retries, self._parked
+        heap, parked = self._retries, self._parked
         t = cols["t"]
         carry = [cols[c] for c in _CARRY]
         n = len(t)

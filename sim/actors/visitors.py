@@ -22,18 +22,13 @@ import math
 import numpy as np
 
 from sim.actors.base import Actor, RunContext
-from sim.domain.events import LOGIN, PAGE_CODE, PAGE_VIEW, PAGES
+from sim.domain.events import CLICK_FIELDS, LOGIN, PAGE_CODE, PAGE_VIEW, PAGES, empty_clicks
 from sim.domain.population import Population
 
 CHUNK_S = 60.0
 _OTHER_PAGES = np.array([PAGE_CODE[p] for p in ("home", "product", "blog", "docs", "contact", "careers")])
 _OTHER_WEIGHTS = np.cumsum([0.32, 0.25, 0.15, 0.16, 0.07, 0.05])
-_COLUMNS = ("t", "event_time", "person", "cookie", "page", "event", "email", "contact", "size_bytes")
-_DTYPES = (float, float, np.int64, np.int64, np.int16, np.int8, np.int64, np.int64, np.int64)
-
-
-def _empty() -> dict[str, np.ndarray]:
-    return {c: np.empty(0, dtype=d) for c, d in zip(_COLUMNS, _DTYPES)}
+_COLUMNS = ("t", *CLICK_FIELDS)
 
 
 class WebVisitors(Actor):
@@ -49,7 +44,7 @@ class WebVisitors(Actor):
         self.rng_faults = ctx.rng("visitors.malformed")
         self.start_epoch = ctx.scenario.start_epoch_s
         self.linked = np.zeros(max(population.n_cookies, 1), dtype=bool)
-        self.pending = _empty()
+        self.pending = empty_clicks()
         self.generated_until = 0.0
         self.sessions = 0
         self.clicks = 0
@@ -85,7 +80,7 @@ class WebVisitors(Actor):
         starts = self._session_starts(a, b)
         s = len(starts)
         if s == 0:
-            return _empty()
+            return empty_clicks()
         self.sessions += s
         if pop.n_prospects and pop.n_anonymous:
             is_prospect = rng.random(s) < p.prospect_share
@@ -190,18 +185,18 @@ class ScriptedClicks:
 
     def __init__(self, rows: list[dict]) -> None:
         rows = sorted(rows, key=lambda r: r["t"])
-        n = len(rows)
-        self.cols = {
-            "t": np.array([r["t"] for r in rows], dtype=float),
-            "event_time": np.array([r.get("event_time", r["t"]) for r in rows], dtype=float),
-            "person": np.array([r.get("person", -1) for r in rows], dtype=np.int64),
-            "cookie": np.array([r["cookie"] for r in rows], dtype=np.int64),
-            "page": np.array([PAGES.index(r.get("page", "home")) for r in rows], dtype=np.int16),
-            "event": np.array([LOGIN if r.get("page") == "login" else PAGE_VIEW for r in rows], dtype=np.int8),
-            "email": np.array([r.get("email", -1) for r in rows], dtype=np.int64),
-            "contact": np.array([r.get("contact", -1) for r in rows], dtype=np.int64),
-            "size_bytes": np.full(n, 1000, dtype=np.int64),
+        values = {
+            "t": [r["t"] for r in rows],
+            "event_time": [r.get("event_time", r["t"]) for r in rows],
+            "person": [r.get("person", -1) for r in rows],
+            "cookie": [r["cookie"] for r in rows],
+            "page": [PAGES.index(r.get("page", "home")) for r in rows],
+            "event": [LOGIN if r.get("page") == "login" else PAGE_VIEW for r in rows],
+            "email": [r.get("email", -1) for r in rows],
+            "contact": [r.get("contact", -1) for r in rows],
+            "size_bytes": [r.get("size_bytes", 1000) for r in rows],
         }
+        self.cols = {c: np.array(values[c], dtype=empty.dtype) for c, empty in empty_clicks().items()}
         self.pos = 0
 
     def take_until(self, t_end: float) -> dict[str, np.ndarray]:

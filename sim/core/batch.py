@@ -36,9 +36,6 @@ class Batch:
             raise ValueError(f"column {name!r} has {len(col)} rows, expected {len(self)}")
         self.cols[name] = col
 
-    def __contains__(self, name: str) -> bool:
-        return name in self.cols
-
     @property
     def ids(self) -> np.ndarray:
         return self.cols["id"]
@@ -56,10 +53,6 @@ class Batch:
         for name, col in cols.items():
             out[name] = col
         return out
-
-    @staticmethod
-    def empty_like(template: "Batch") -> "Batch":
-        return Batch({k: v[:0] for k, v in template.cols.items()})
 
     @staticmethod
     def concat(batches: Iterable["Batch"]) -> "Batch":

@@ -19,6 +19,7 @@ lost messages and the last stage each one reached.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -194,9 +195,6 @@ class Ledger:
             col[col > horizon] = np.nan
         return col
 
-    def in_flight_ids(self, kind: str, horizon: float) -> np.ndarray:
-        return np.flatnonzero(self.states_at(kind, horizon) == IN_FLIGHT)
-
     def dropped_by_reason(self, kind: str, horizon: float) -> dict[str, int]:
         table = self.table(kind)
         state = self.states_at(kind, horizon)
@@ -216,8 +214,6 @@ class Ledger:
 
     def digest(self, horizon: float) -> str:
         """A SHA-256 over every table as of ``horizon``: equal digests mean identical runs."""
-        import hashlib
-
         h = hashlib.sha256()
         for kind in sorted(self.tables):
             table = self.tables[kind]

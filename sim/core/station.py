@@ -33,13 +33,7 @@ class FifoStation:
         self.servers = int(servers)
         self._free = [float(start_time)] * self.servers  # a heap of server free times
         self.last_ready = -np.inf
-        self.jobs = 0
-        self.busy_s = 0.0
-
-    @property
-    def free_at(self) -> float:
-        """The earliest time a server is free (seconds)."""
-        return self._free[0]
+        self.busy_s = 0.0  # total service time given (seconds)
 
     def serve(self, ready: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Serve jobs in order; return their ``(start, done)`` times (seconds).
@@ -56,7 +50,6 @@ class FifoStation:
         if ready[0] < self.last_ready or (n > 1 and np.any(np.diff(ready) < 0)):
             raise ValueError("jobs must reach a FIFO station in order of their ready times")
         self.last_ready = float(ready[-1])
-        self.jobs += n
         self.busy_s += float(service.sum())
         if self.servers == 1:
             cum = np.cumsum(service)
@@ -84,7 +77,6 @@ class FifoStation:
         if ready < self.last_ready:
             raise ValueError("jobs must reach a FIFO station in order of their ready times")
         self.last_ready = ready
-        self.jobs += 1
         self.busy_s += service
         f = self._free[0]
         s = ready if ready > f else f

@@ -40,13 +40,3 @@ def parse_duration(value: str | int | float) -> float:
         raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
     return total
 
-
-def format_duration(seconds: float) -> str:
-    """Short human form of a number of seconds (``'2h'``, ``'90s'``, ``'1.5ms'``)."""
-    for unit in ("d", "h", "m", "s"):
-        size = UNITS_S[unit]
-        if seconds >= size and abs(seconds / size - round(seconds / size)) < 1e-9:
-            return f"{round(seconds / size)}{unit}"
-    if seconds >= 1:
-        return f"{seconds:g}s"
-    return f"{seconds * 1000:g}ms"

@@ -38,8 +38,15 @@ REJECT_REASONS = (
 )
 REJECT_CODE = {name: i for i, name in enumerate(REJECT_REASONS)}
 
-CLICK_COLUMNS = ("id", "t", "event_time", "person", "cookie", "page", "event", "email", "contact",
-                 "size_bytes")
+# the payload fields a click carries besides its ledger ``id`` and send time ``t``, with their dtypes
+CLICK_FIELDS: dict[str, type] = {"event_time": np.float64, "person": np.int64, "cookie": np.int64,
+                                 "page": np.int16, "event": np.int8, "email": np.int64, "contact": np.int64,
+                                 "size_bytes": np.int64}
+
+
+def empty_clicks() -> dict[str, np.ndarray]:
+    """Zero clicks: the send time ``t`` and every field of :data:`CLICK_FIELDS`."""
+    return {"t": np.empty(0), **{c: np.empty(0, dtype=d) for c, d in CLICK_FIELDS.items()}}
 
 
 @dataclass(frozen=True)

@@ -90,16 +90,6 @@ class IdentityGraph:
         p = self._get((namespace, value))
         return None if p < 0 else p
 
-    def observe(self, namespace: str, value: Hashable) -> int:
-        """The profile of an identifier, creating a singleton profile on first sight."""
-        ident = (namespace, value)
-        p = self._get(ident)
-        if p < 0:
-            p = self.profiles_created
-            self.profiles_created += 1
-            self._set(ident, p)
-        return p
-
     def resolve_dense(self, namespace: str, values: np.ndarray) -> np.ndarray:
         """Profiles of many identifiers of a dense namespace at once; unseen ones get new profiles
         in order of first appearance in ``values``."""

@@ -49,3 +49,19 @@ def test_tumbling_windows_fire_no_more_than_sliding_on_the_same_clicks():
     clicks = [r.conservation.by_kind["click"]["created"] for r in (sliding, tumbling)]
     assert clicks[0] == clicks[1]  # same traffic: common random numbers across variants
     assert 0 < tumbling.counts["insights"]["firings"] <= sliding.counts["insights"]["firings"] * 1.5
+
+
+def test_the_request_the_twin_sends_verifies_with_an_independent_hmac():
+    import hashlib
+    import hmac
+    import json
+
+    r = run()
+    sender = r.pipeline.webhooks
+    request = sender.last_request
+    key = r.pipeline.ctx.scenario.webhooks.signing_key.encode()
+    expected = hmac.new(key, request["body"], hashlib.sha256).hexdigest()
+    assert request["headers"]["x-signature"] == expected
+    doc = json.loads(request["body"])
+    assert set(doc) == {"creationDateTime", "count", "schemas", "events"} and doc["count"] == 1
+    assert doc["events"][0]["ContactId__c"] in r.pipeline.population.contact_ids
