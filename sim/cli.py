@@ -90,3 +90,8 @@ def validate_cmd(json_path: Path | None, quick: bool, replications: int | None, 
         json_path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     if not all(r["ok"] for r in rows):
         sys.exit(1)
+
+
+from sim.cli_identity import identity  # noqa: E402  (sub-command group)
+
+main.add_command(identity)

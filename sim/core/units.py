@@ -1,4 +1,4 @@
-"""Durations.
+"""Durations and timestamps.
 
 Every time in the twin is a float number of **seconds** since the start of the run. Scenario files
 write durations as strings with a unit (``"500ms"``, ``"90s"``, ``"10m"``, ``"2h"``, ``"1d"``, or
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timezone
 
 UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -40,3 +41,28 @@ def parse_duration(value: str | int | float) -> float:
         raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
     return total
 
+
+
+def parse_timestamp(value: str | int | float) -> float:
+    """An instant as epoch seconds: a number (epoch seconds) or ISO 8601 text (``Z`` and offsets
+    honoured; a naive timestamp is read as UTC). Raises ValueError naming the value otherwise."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a finite time")
+        return float(value)
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        if math.isfinite(number):
+            return number
+        raise ValueError(f"{text!r} is not a finite time")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is neither epoch seconds nor an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()

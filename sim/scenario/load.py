@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Mapping, get_args, get_origin
+from typing import Any, Mapping
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.core.errors import allowed_fields, pydantic_errors, submodel
 from sim.scenario.models import Scenario
 
 
@@ -23,68 +24,9 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used, with a message naming the field and what is allowed."""
 
 
-def _submodel(model: type[BaseModel], name: str) -> type[BaseModel] | None:
-    field = model.model_fields.get(name)
-    if field is None:
-        return None
-    ann = field.annotation
-    for candidate in (ann, *get_args(ann)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
-def _model_at(path: tuple) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = Scenario
-    for part in path:
-        if model is None or not isinstance(part, str):
-            return None
-        model = _submodel(model, part)
-    return model
-
-
-def _allowed(model: type[BaseModel]) -> str:
-    return ", ".join(model.model_fields)
-
-
-def _literal_choices(path: tuple) -> str | None:
-    parent = _model_at(path[:-1])
-    if parent is None or not isinstance(path[-1], str):
-        return None
-    field = parent.model_fields.get(path[-1])
-    if field is None:
-        return None
-    ann = field.annotation
-    if get_origin(ann) is list:
-        ann = get_args(ann)[0]
-    args = get_args(ann)
-    if args and all(isinstance(a, str) for a in args):
-        return ", ".join(args)
-    return None
-
-
 def format_errors(err: ValidationError, source: str) -> str:
     """One line per problem: ``source: dotted.path: what is wrong; what is allowed``."""
-    lines = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        path = ".".join(str(p) for p in loc) or "(top level)"
-        kind = e["type"]
-        if kind == "extra_forbidden":
-            parent = _model_at(loc[:-1])
-            allowed = f"; allowed here: {_allowed(parent)}" if parent else ""
-            lines.append(f"{source}: {path}: unknown field{allowed}")
-        elif kind == "missing":
-            lines.append(f"{source}: {path}: required field is missing")
-        elif kind in ("literal_error", "enum"):
-            choices = _literal_choices(loc) or e.get("ctx", {}).get("expected", "")
-            lines.append(f"{source}: {path}: {e['input']!r} is not allowed; allowed: {choices}")
-        else:
-            msg = e["msg"].removeprefix("Value error, ")
-            got = e.get("input")
-            shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
-            lines.append(f"{source}: {path}: {msg}{shown}")
-    return "\n".join(lines)
+    return pydantic_errors(err, source, Scenario)
 
 
 def parse_override_value(text: str) -> Any:
@@ -105,7 +47,7 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "--se
         for i, part in enumerate(parts):
             if model is None or part not in model.model_fields:
                 where = ".".join(parts[:i]) or "the scenario"
-                allowed = f"; allowed in {where}: {_allowed(model)}" if model else ""
+                allowed = f"; allowed in {where}: {allowed_fields(model)}" if model else ""
                 raise ScenarioError(f"{source}: {key}: unknown field {part!r}{allowed}")
             if i == len(parts) - 1:
                 node[part] = value
@@ -116,7 +58,7 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "--se
                 if not isinstance(child, dict):
                     raise ScenarioError(f"{source}: {key}: {'.'.join(parts[: i + 1])} is not a section")
                 node = child
-                model = _submodel(model, part)
+                model = submodel(model, part)
     return out
 
 

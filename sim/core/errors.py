@@ -1,0 +1,88 @@
+"""Validation errors a person can act on: one line per problem, naming the dotted field path, what
+was wrong and what is allowed there (the fields of the section, or the choices of a literal)."""
+
+from __future__ import annotations
+
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+
+def _field_models(ann: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model inside a field's annotation, and whether it sits in a list or dict."""
+    origin = get_origin(ann)
+    if origin in (list, dict, tuple, set):
+        inner, _ = _field_models(get_args(ann)[-1])
+        return inner, True
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann, False
+    for arg in get_args(ann):  # Optional / Union / Annotated
+        model, contained = _field_models(arg)
+        if model is not None:
+            return model, contained
+    return None, False
+
+
+def submodel(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    field = model.model_fields.get(name)
+    return None if field is None else _field_models(field.annotation)[0]
+
+
+def _model_at(path: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
+    """The model at a validation-error location (list indices and dict keys are stepped over)."""
+    model: type[BaseModel] | None = root
+    skip = False
+    for part in path:
+        if skip:
+            skip = False
+            continue
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            return None
+        model, skip = _field_models(model.model_fields[part].annotation)
+    return model
+
+
+def allowed_fields(model: type[BaseModel]) -> str:
+    return ", ".join(model.model_fields)
+
+
+def _literal_choices(path: tuple, root: type[BaseModel]) -> str | None:
+    parent = _model_at(path[:-1], root)
+    if parent is None or not isinstance(path[-1], str):
+        return None
+    field = parent.model_fields.get(path[-1])
+    if field is None:
+        return None
+    ann = field.annotation
+    if get_origin(ann) is list:
+        ann = get_args(ann)[0]
+    args = get_args(ann)
+    if args and all(isinstance(a, str) for a in args):
+        return ", ".join(args)
+    return None
+
+
+def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel]) -> str:
+    """One line per problem: ``source: dotted.path: what is wrong; what is allowed``."""
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        kind = e["type"]
+        if kind == "extra_forbidden":
+            parent = _model_at(loc[:-1], root)
+            allowed = f"; allowed here: {allowed_fields(parent)}" if parent else ""
+            lines.append(f"{source}: {path}: unknown field{allowed}")
+        elif kind == "missing":
+            lines.append(f"{source}: {path}: required field is missing")
+        elif kind in ("literal_error", "enum"):
+            choices = _literal_choices(loc, root) or e.get("ctx", {}).get("expected", "")
+            lines.append(f"{source}: {path}: {e['input']!r} is not allowed; allowed: {choices}")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            got = e.get("input")
+            shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+            lines.append(f"{source}: {path}: {msg}{shown}")
+    return "\n".join(lines)
+
+

@@ -1,0 +1,79 @@
+"""Field comparison for match rules: similarity scorers (rapidfuzz) and vectorised criteria.
+
+Every scorer returns a similarity in [0, 1] (1 = identical). ``jaro_winkler``, ``jaro``,
+``levenshtein`` (1 − distance / longer length), ``damerau_levenshtein``, ``indel`` (the "ratio" of
+fuzzywuzzy), ``token_sort`` and ``token_set`` (word-order-insensitive ratios).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein, Indel, Jaro, JaroWinkler, Levenshtein
+
+from sim.domain.identity.rules import Criterion
+
+
+def _percent(scorer: Callable[..., float]) -> Callable[..., float]:
+    def scaled(a: str, b: str, **kwargs) -> float:
+        return scorer(a, b, **kwargs) / 100.0
+    return scaled
+
+
+SCORERS: dict[str, Callable[..., float]] = {
+    "jaro_winkler": JaroWinkler.normalized_similarity,
+    "jaro": Jaro.normalized_similarity,
+    "levenshtein": Levenshtein.normalized_similarity,
+    "damerau_levenshtein": DamerauLevenshtein.normalized_similarity,
+    "indel": Indel.normalized_similarity,
+    "token_sort": _percent(fuzz.token_sort_ratio),
+    "token_set": _percent(fuzz.token_set_ratio),
+}
+
+
+def similarity(algorithm: str, a: str, b: str) -> float:
+    """Similarity of two strings in [0, 1]."""
+    return float(SCORERS[algorithm](a, b))
+
+
+def similarities(algorithm: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise similarities of two equally long string arrays (one C call for the lot)."""
+    if len(a) == 0:
+        return np.zeros(0)
+    scorer = SCORERS[algorithm]
+    if algorithm in ("token_sort", "token_set"):
+        raw = fuzz.token_sort_ratio if algorithm == "token_sort" else fuzz.token_set_ratio
+        return process.cpdist(list(a), list(b), scorer=raw, dtype=np.float32).astype(np.float64) / 100.0
+    return process.cpdist(list(a), list(b), scorer=scorer, dtype=np.float32).astype(np.float64)
+
+
+def criterion_holds(criterion: Criterion, a: str, b: str) -> tuple[bool, float]:
+    """One criterion on two (already normalised) values: (holds, similarity)."""
+    if not a or not b:
+        both = not a and not b
+        return (criterion.match_on_blank and both), (1.0 if both else 0.0)
+    if criterion.method == "fuzzy":
+        score = similarity(criterion.algorithm, a, b)
+        return score >= criterion.threshold - 1e-9, score
+    return a == b, 1.0 if a == b else 0.0
+
+
+def criterion_mask(criterion: Criterion, a: np.ndarray, b: np.ndarray,
+                   codes_a: np.ndarray, codes_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A criterion over many pairs: values ``a``/``b`` (normalised strings) and their integer codes
+    (−1 = blank, equal codes = equal values). Returns (holds, similarity)."""
+    blank = (codes_a < 0) | (codes_b < 0)
+    both_blank = (codes_a < 0) & (codes_b < 0)
+    if criterion.method == "fuzzy":
+        score = np.zeros(len(a))
+        ok = ~blank
+        score[ok] = similarities(criterion.algorithm, a[ok], b[ok])
+        holds = ok & (score >= criterion.threshold - 1e-9)
+    else:
+        holds = ~blank & (codes_a == codes_b)
+        score = holds.astype(np.float64)
+    if criterion.match_on_blank:
+        holds |= both_blank
+        score[both_blank] = 1.0
+    return holds, score

@@ -1,0 +1,118 @@
+"""Reading users' CSV files row by row, reporting malformed rows with file and line number.
+
+:class:`CsvRows` iterates the data rows of one file as ``(line, values)`` where ``line`` is the
+1-based physical line on which the row starts (the header is line 1). Rows that cannot be used are
+not yielded; each becomes a :class:`BadRow` in :attr:`CsvRows.bad` with a reason:
+
+* ``wrong number of fields (got 3, header has 5)``;
+* ``not UTF-8 (byte 0xe9)``: bytes that are not valid UTF-8 anywhere in the row.
+
+Callers add their own reasons (a blank id, an unreadable time) with :meth:`CsvRows.reject`. With
+``on_bad_row="fail"`` the first bad row raises :class:`BadInputError`; with ``"skip"`` reading goes
+on and the bad rows are reported at the end. Memory is one row at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+OnBadRow = Literal["skip", "fail"]
+
+
+class BadInputError(ValueError):
+    """An input file that cannot be read (or a bad row under ``--on-bad-row fail``)."""
+
+
+@dataclass(frozen=True)
+class BadRow:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class CsvRows:
+    """The data rows of one CSV file with a header row; see the module docstring."""
+
+    def __init__(self, path: str | Path, on_bad_row: OnBadRow = "skip") -> None:
+        self.path = Path(path)
+        self.on_bad_row = on_bad_row
+        self.bad: list[BadRow] = []
+        self.rows = 0
+        try:
+            self._fh = open(self.path, encoding="utf-8", errors="surrogateescape", newline="")
+        except FileNotFoundError:
+            raise BadInputError(f"{self.path}: no such file") from None
+        except IsADirectoryError:
+            raise BadInputError(f"{self.path}: is a directory, not a CSV file") from None
+        self._reader = csv.reader(self._fh)
+        try:
+            header = next(self._reader)
+        except StopIteration:
+            self._fh.close()
+            raise BadInputError(f"{self.path}: empty file (a header row is required)") from None
+        except csv.Error as exc:
+            self._fh.close()
+            raise BadInputError(f"{self.path}:1: unreadable header ({exc})") from None
+        header = [h.strip().lstrip("\ufeff") for h in header]
+        bad_header = self._encoding_problem(header)
+        if bad_header:
+            self._fh.close()
+            raise BadInputError(f"{self.path}:1: header {bad_header}")
+        dup = sorted({h for h in header if header.count(h) > 1})
+        if dup:
+            self._fh.close()
+            raise BadInputError(f"{self.path}:1: repeated column names: {', '.join(dup)}")
+        self.header = header
+
+    @staticmethod
+    def _encoding_problem(values: list[str]) -> str | None:
+        for v in values:
+            m = _SURROGATE.search(v)
+            if m:
+                return f"not UTF-8 (byte 0x{ord(m.group()) - 0xDC00:02x})"
+        return None
+
+    def reject(self, line: int, reason: str) -> None:
+        """Record a bad row (raises under ``on_bad_row="fail"``)."""
+        bad = BadRow(str(self.path), line, reason)
+        self.bad.append(bad)
+        if self.on_bad_row == "fail":
+            self._fh.close()
+            raise BadInputError(f"{bad} (--on-bad-row fail)")
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        width = len(self.header)
+        reader = self._reader
+        try:
+            while True:
+                line = reader.line_num + 1
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    self.reject(line, f"unreadable row ({exc})")
+                    continue
+                if not values:
+                    continue
+                if len(values) != width:
+                    self.reject(line, f"wrong number of fields (got {len(values)}, header has {width})")
+                    continue
+                problem = self._encoding_problem(values)
+                if problem:
+                    self.reject(line, problem)
+                    continue
+                self.rows += 1
+                yield line, values
+        finally:
+            self._fh.close()
