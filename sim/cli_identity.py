@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -53,6 +54,7 @@ def resolve_cmd(rules_path: Path, inputs: tuple[Path, ...], out: Path, profiles_
     from sim.report.progress import progress_counter
 
     console = make_console()
+    say = partial(console.print, soft_wrap=True, markup=False, highlight=False)
     show = not quiet and sys.stderr.isatty()
     started = time.perf_counter()
     try:
@@ -86,36 +88,36 @@ def resolve_cmd(rules_path: Path, inputs: tuple[Path, ...], out: Path, profiles_
     st = resolver.stats()
     n = len(frame)
     rate = n / resolve_s if resolve_s > 0 else float("inf")
-    console.print(f"records {n:,} ({', '.join(f'{Path(p).name}: {k:,}' for p, k in table.rows_by_file.items())}); "
+    say(f"records {n:,} ({', '.join(f'{Path(p).name}: {k:,}' for p, k in table.rows_by_file.items())}); "
                   f"profiles {st.profiles:,}; candidate pairs {resolver.candidate_pairs:,}")
     links = ", ".join(f"{r}={k:,}" for r, k in st.links_by_rule.items()) or "none"
-    console.print(f"links by rule: {links}")
+    say(f"links by rule: {links}")
     refused = ", ".join(f"{r}={k:,}" for r, k in st.refused_by_rule.items())
-    console.print(f"refused links {st.refused_links:,}{f' ({refused})' if refused else ''}; refused records "
+    say(f"refused links {st.refused_links:,}{f' ({refused})' if refused else ''}; refused records "
                   f"{st.refused_records:,}; identities deleted (graph limit) {st.evicted_identities:,}; "
                   f"blocks too large to pair {st.skipped_blocks:,}")
-    console.print(f"bad rows {len(table.bad):,}")
+    say(f"bad rows {len(table.bad):,}")
     for bad in table.bad[:MAX_BAD_SHOWN]:
-        console.print(f"  {bad}", markup=False)
+        say(f"  {bad}")
     if len(table.bad) > MAX_BAD_SHOWN:
-        console.print(f"  ... and {len(table.bad) - MAX_BAD_SHOWN:,} more")
+        say(f"  ... and {len(table.bad) - MAX_BAD_SHOWN:,} more")
     for a, b in explain:
-        _print_explain(console, resolver, a, b)
-    console.print(f"resolved in {resolve_s:.2f} s ({rate:,.0f} records/s; reading {read_s:.2f} s); "
+        _print_explain(say, resolver, a, b)
+    say(f"resolved in {resolve_s:.2f} s ({rate:,.0f} records/s; reading {read_s:.2f} s); "
                   f"wrote {', '.join(written)}")
 
 
-def _print_explain(console, resolver, a: str, b: str) -> None:
+def _print_explain(say, resolver, a: str, b: str) -> None:
     pa, pb = resolver.profile_of(a), resolver.profile_of(b)
     if pa is None or pb is None:
         unknown = a if pa is None else b
-        console.print(f"explain {a} / {b}: no record {unknown!r}", markup=False)
+        say(f"explain {a} / {b}: no record {unknown!r}")
         return
     if pa != pb:
-        console.print(f"explain {a} / {b}: not one profile (no chain of links joins them)", markup=False)
+        say(f"explain {a} / {b}: not one profile (no chain of links joins them)")
         return
-    console.print(f"explain {a} / {b}: one profile, through these links:", markup=False)
+    say(f"explain {a} / {b}: one profile, through these links:")
     for step in resolver.explain(a, b):
         extra = f" score={step['score']}" if "score" in step else ""
-        console.print(f"  {step['from']} -- {step['rule']} (source {step['source']}, t={step['t']:g}){extra} "
-                      f"-- {step['to']}", markup=False)
+        say(f"  {step['from']} -- {step['rule']} (source {step['source']}, t={step['t']:g}){extra} "
+                      f"-- {step['to']}")

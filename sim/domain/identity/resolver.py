@@ -138,16 +138,24 @@ class Resolver:
         """Put record ``pos`` in the graph with its identifier/key links and fuzzy links."""
         g = self.graph
         rec: Node = (RECORD, self.ids[pos])
-        result = LinkResult(profile=g.add_node(rec, t))
         nodes = self._identity_nodes(pos)
         n_ident = sum(1 for node, _ in nodes if not node[0].startswith(KEY_PREFIX))
         if n_ident > self.rules.limits.max_identities_per_record:
             self.refused_records += 1
-            return result
-        for node, rule in nodes:
-            result.absorb(g.connect(rec, node, rule, source, t))
-        for other, rule, score in fuzzy:
-            result.absorb(g.connect(rec, (RECORD, self.ids[other]), rule, source, t, score=round(score, 4)))
+            return LinkResult(profile=g.add_node(rec, t))
+        links = [(node, rule, {}) for node, rule in nodes]
+        links += [((RECORD, self.ids[other]), rule, {"score": round(score, 4)}) for other, rule, score in fuzzy]
+        # the record joins the oldest profile it links to first (no merge for the new record itself)
+        known = [(p, i) for i, p in enumerate(g._get(node) for node, _, _ in links) if p >= 0]
+        first = min(known)[1] if known else None
+        if first is None:
+            result = LinkResult(profile=g.add_node(rec, t))
+        else:
+            node, rule, attrs = links[first]
+            result = g.connect(node, rec, rule, source, t, **attrs)
+        for k, (node, rule, attrs) in enumerate(links):
+            if k != first:
+                result.absorb(g.connect(rec, node, rule, source, t, **attrs))
         result.profile = g._get(rec)
         return result
 
