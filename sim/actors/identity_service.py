@@ -8,6 +8,12 @@ stage when its own turn is done. Page views resolve their cookie (new cookies be
 profiles); a login links the cookie with the e-mail or contact id it carries (rule ``login``), which
 may merge the cookie's anonymous profile into the person's. Merges are passed on with their
 position so that the insight engine combines window state at the right point of the stream.
+
+The scenario chooses the rules (``link_namespaces``: which identifiers a login links;
+``crm_contacts``), the limits (``unique_namespaces``/``namespace_limits``, ``max_identities`` with
+``on_exceed``). When a profile outgrows ``max_identities`` its oldest identities are deleted; a part
+that is cut off becomes a new profile whose insight window state starts empty (counted in
+``splits``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from sim.actors.base import Actor, RunContext
 from sim.core.batch import Batch
 from sim.core.station import FifoStation
 from sim.domain.events import LOGIN
-from sim.domain.identity import IdentityGraph
+from sim.domain.identity import GraphLimits, IdentityGraph
 from sim.domain.population import Population
 
 
@@ -35,10 +41,14 @@ class IdentityService(Actor):
         self.graph = IdentityGraph(
             dense={"cookie": population.n_cookies, "email": population.n_prospects,
                    "contact_id": population.n_prospects},
-            unique_namespaces=tuple(self.p.unique_namespaces),
+            limits=GraphLimits(max_per_namespace=self.p.limits(), max_identities=self.p.max_identities,
+                               on_exceed=self.p.on_exceed),
         )
-        for i in range(population.n_prospects):
-            self.graph.link([("contact_id", i), ("email", i)], rule="crm_contact", source="crm", t=0.0)
+        if self.p.crm_contacts:
+            for i in range(population.n_prospects):
+                self.graph.link([("contact_id", i), ("email", i)], rule="crm_contact", source="crm", t=0.0)
+        self.link_email = "email" in self.p.link_namespaces
+        self.link_contact = "contact_id" in self.p.link_namespaces
         self.station = FifoStation(1)
         self.events = 0
         self.logins = 0
@@ -60,24 +70,34 @@ class IdentityService(Actor):
             if i == n:
                 break
             email, contact = int(batch["email"][i]), int(batch["contact"][i])
-            other = ("email", email) if email >= 0 else ("contact_id", contact)
-            res = self.graph.link([("cookie", int(cookies[i])), other], rule="login", source="web",
-                                  t=float(done[i]))
-            profile[i] = res.profile
-            merges.extend((i, m.absorbed, m.survivor) for m in res.merges)
+            cookie = ("cookie", int(cookies[i]))
+            ids = [cookie]
+            if email >= 0 and self.link_email:
+                ids.append(("email", email))
+            if contact >= 0 and self.link_contact:
+                ids.append(("contact_id", contact))
+            if len(ids) > 1:
+                res = self.graph.link(ids, rule="login", source="web", t=float(done[i]))
+                profile[i] = res.profile
+                merges.extend((i, m.absorbed, m.survivor) for m in res.merges)
+            else:  # a login whose identifier no rule links: the cookie's own profile
+                profile[i] = self.graph.resolve_dense("cookie", cookies[i:i + 1])[0]
             lo = i + 1
         self.events += n
         self.logins += len(logins)
         self.forward(batch.with_columns(t=done, profile=profile), merges)
 
     def contact_of(self, profile: int) -> int | None:
-        """The CRM contact index of a profile, if it has one."""
+        """The CRM contact index of a profile, if it has one (the most recently linked one when a
+        scenario allows several)."""
         ids = self.graph.identifiers(profile, "contact_id")
-        return int(ids[0][1]) if ids else None
+        return int(ids[-1][1]) if ids else None
 
     def counts(self) -> dict:
         g = self.graph
         return {"events": self.events, "logins": self.logins, "profiles_created": g.profiles_created,
-                "unified_profiles": g.profiles_created - g.merges, "merges": g.merges,
-                "refused_links": g.refused, "links_by_rule": dict(sorted(g.links_by_rule.items())),
+                "unified_profiles": g.unified_profiles(), "merges": g.merges,
+                "refused_links": g.refused, "refused_by_rule": dict(sorted(g.refused_by_rule.items())),
+                "identities_deleted": g.evicted, "splits": g.splits,
+                "links_by_rule": dict(sorted(g.links_by_rule.items())),
                 "busy_s": round(self.station.busy_s, 6)}

@@ -115,13 +115,31 @@ class Lakehouse(Model):
     service_cv: float = Field(0.2, ge=0, description="coefficient of variation of batch time (assumed)")
 
 
+Namespace = Literal["contact_id", "email", "cookie"]
+
+
 class Identity(Model):
-    """Real-time identity resolution (exact and exact-normalised rules; milliseconds per event)."""
+    """Real-time identity resolution (exact and exact-normalised rules only, as the platform's
+    real-time path; milliseconds per event) on the engine of :mod:`sim.domain.identity`."""
 
     batch_overhead: Duration = Field(0.2, description="fixed time per micro-batch (assumed)")
     per_event: Duration = Field(0.0005, description="time per event (doc: 'milliseconds')")
-    unique_namespaces: list[Literal["contact_id", "email", "cookie"]] = Field(
+    link_namespaces: list[Literal["contact_id", "email"]] = Field(
+        ["email", "contact_id"], description="identifiers a login links to its cookie (the real-time match "
+                                             "rules: exact contact id, exact-normalised e-mail) (doc)")
+    crm_contacts: bool = Field(True, description="CRM contacts are loaded as records linking contact id "
+                                                 "and e-mail (rule crm_contact) (doc)")
+    unique_namespaces: list[Namespace] = Field(
         ["contact_id"], description="namespaces with at most one value per profile (doc: limits)")
+    namespace_limits: dict[Namespace, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict, description="at most n values of a namespace per profile (doc: limits)")
+    max_identities: int | None = Field(50, ge=2, description="identities per profile (doc: Adobe, 50)")
+    on_exceed: Literal["delete_oldest", "refuse"] = Field(
+        "delete_oldest", description="over max_identities: delete the oldest identity (doc: Adobe) or refuse")
+
+    def limits(self) -> dict[str, int]:
+        """Per-namespace limits: unique namespaces are 1, ``namespace_limits`` add or override."""
+        return {**{ns: 1 for ns in self.unique_namespaces}, **self.namespace_limits}
 
 
 class Insights(Model):

@@ -155,3 +155,27 @@ def test_cli_run_writes_summary_and_plots(sim_cmd, tmp_path):
     assert summary["seed"] == 7 and summary["horizon_s"] == 1200
     for name in ("latency_cdf.png", "e2e_histogram.png", "queues.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_scenario_chooses_the_identity_rules_and_limits():
+    visits = [{"t": 10, "cookie": A, "page": "login", "email": 0},
+              {"t": 20, "cookie": A, "page": "pricing"}, {"t": 40, "cookie": A, "page": "pricing"},
+              {"t": 60, "cookie": B, "page": "pricing"}, {"t": 80, "cookie": B, "page": "login", "email": 0},
+              {"t": 100, "cookie": B, "page": "pricing"}]
+
+    def run(**identity):
+        over = {**TINY, **{f"identity.{k}": v for k, v in identity.items()}}
+        return sim.run(DEFAULT, seed=1, overrides=over, visitors=ScriptedClicks(visits))
+
+    linked = run()
+    assert linked.counts["insights"]["firings"] == 1
+    assert linked.counts["identity"]["links_by_rule"]["login"] == 2
+    no_email_rule = run(link_namespaces=["contact_id"])  # logins carrying an e-mail link nothing
+    assert no_email_rule.counts["insights"]["firings"] == 0
+    assert "login" not in no_email_rule.counts["identity"]["links_by_rule"]
+    # a person may have at most 2 identities: the second device pushes out the oldest identity
+    capped = run(max_identities=2)
+    assert capped.counts["identity"]["identities_deleted"] >= 1
+    refused = run(max_identities=2, on_exceed="refuse")
+    assert refused.counts["identity"]["refused_links"] >= 1 and refused.counts["identity"]["identities_deleted"] == 0
+    assert refused.counts["insights"]["firings"] == 0  # the devices never join: 2 + 2 views apart
