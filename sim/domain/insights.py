@@ -1,6 +1,8 @@
-"""Streaming Insights: "at least N matching events within T" per group (unified profile).
+"""Streaming Insights: "measure of the matching events within T >= threshold" per group (profile).
 
-Semantics (the tests pin every one of them):
+The measure is ``count`` (matching events), ``sum`` of a numeric field, or ``distinct`` (number of
+distinct values of a field). Semantics (the tests pin every one of them; "count" below stands for
+the measure):
 
 * Events are processed in arrival order; each has an event time ``t`` (seconds) and a group.
 * **Watermark.** Before an event is processed, ``W = (largest event time processed so far) -
@@ -17,6 +19,7 @@ Semantics (the tests pin every one of them):
 * Non-matching events never change a count. Ties and equal times follow arrival order.
 * **Merges.** When identity resolution joins two profiles, the absorbed profile's window state
   (events and firings) is combined into the survivor's; the next matching event sees both.
+* **Sums** are exact (``math.fsum``), so they do not depend on the order events arrived in.
 
 State is kept only while it can still matter: an event time ``x <= W - window`` can never be
 counted again, nor a firing ``f <= W - cooldown`` block one, so such state is evicted and memory is
@@ -26,29 +29,40 @@ bounded by the live windows.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 SLIDING, TUMBLING = "sliding", "tumbling"
+COUNT, SUM, DISTINCT = "count", "sum", "distinct"
 
 
 @dataclass(frozen=True)
-class CountInsight:
-    """Definition of a count insight (times in seconds)."""
+class Insight:
+    """Definition of an insight's window rule (times in seconds). ``measure`` is ``count``,
+    ``sum`` or ``distinct``; the last two read one value per event (``process(values=...)``)."""
 
     name: str = "pricing_hot"
-    threshold: int = 3
+    threshold: float = 3
     window_s: float = 600.0
     window_type: str = SLIDING
     cooldown_s: float = 600.0
     allowed_lateness_s: float = 0.0
+    measure: str = COUNT
 
     def __post_init__(self) -> None:
         if self.window_type not in (SLIDING, TUMBLING):
             raise ValueError(f"window_type must be {SLIDING!r} or {TUMBLING!r}")
-        if self.threshold < 1 or self.window_s <= 0 or self.cooldown_s < 0 or self.allowed_lateness_s < 0:
-            raise ValueError("threshold >= 1, window_s > 0, cooldown_s >= 0, allowed_lateness_s >= 0")
+        if self.measure not in (COUNT, SUM, DISTINCT):
+            raise ValueError(f"measure must be {COUNT!r}, {SUM!r} or {DISTINCT!r}")
+        if self.window_s <= 0 or self.cooldown_s < 0 or self.allowed_lateness_s < 0:
+            raise ValueError("window_s > 0, cooldown_s >= 0, allowed_lateness_s >= 0")
+        if self.measure != SUM and self.threshold < 1:
+            raise ValueError("a count or distinct threshold is >= 1")
+
+
+CountInsight = Insight  # the count-only name of earlier versions
 
 
 @dataclass(frozen=True)
@@ -59,11 +73,11 @@ class Firing:
     group: int
     fired_at: float
     window_start: float
-    measure: int
+    measure: float
 
 
 class InsightEngine:
-    """Evaluates one :class:`CountInsight` over a stream of batches; see the module docstring."""
+    """Evaluates one :class:`Insight` over a stream of batches; see the module docstring."""
 
     SWEEP_EVERY = 50_000  # events between two global evictions of dead groups
 
@@ -71,6 +85,8 @@ class InsightEngine:
         self.d = definition
         self.max_t = -np.inf
         self._times: dict[int, list[float]] = {}  # sliding: sorted accepted matching times
+        self._vals: dict[int, list] = {}  # sliding, sum/distinct: the values, parallel to _times
+        self._valued = definition.measure != COUNT
         self._fired: dict[int, list[float]] = {}  # sliding: sorted firing times
         self._buckets: dict[int, dict[int, list]] = {}  # tumbling: group -> bucket -> [count, fired]
         self.events = 0
@@ -89,12 +105,16 @@ class InsightEngine:
         return sum(map(len, self._buckets.values()))
 
     def process(self, t: np.ndarray, group: np.ndarray, matching: np.ndarray,
-                merges: list[tuple[int, int, int]] = ()) -> tuple[np.ndarray, list[Firing]]:
+                merges: list[tuple[int, int, int]] = (), values: np.ndarray | None = None
+                ) -> tuple[np.ndarray, list[Firing]]:
         """Process a batch in arrival order.
 
         ``merges`` holds ``(position, absorbed, survivor)``: the merge is applied just before the
-        event at ``position``. Returns the late mask and the firings in firing order.
+        event at ``position``. ``values`` (sum: numbers, distinct: any hashable) is required for
+        those measures. Returns the late mask and the firings in firing order.
         """
+        if self._valued and values is None:
+            raise ValueError(f"measure {self.d.measure!r} needs one value per event")
         n = len(t)
         t = np.asarray(t, dtype=float)
         late = np.zeros(n, dtype=bool)
@@ -118,11 +138,12 @@ class InsightEngine:
         g_list = np.asarray(group).tolist()
         w_list = (prior - self.d.allowed_lateness_s).tolist()  # the watermark as each event came
         on_event = self._sliding if self.d.window_type == SLIDING else self._tumbling
+        v_list = np.asarray(values).tolist() if self._valued else None
         for i in candidates:
             while m < len(todo) and todo[m][0] <= i:
                 self.merge(todo[m][1], todo[m][2])
                 m += 1
-            fired = on_event(t_list[i], g_list[i], w_list[i])
+            fired = on_event(t_list[i], g_list[i], w_list[i], v_list[i] if v_list is not None else None)
             if fired is not None:
                 firings.append(Firing(i, g_list[i], t_list[i], fired[0], fired[1]))
         for _, absorbed, survivor in todo[m:]:
@@ -134,20 +155,31 @@ class InsightEngine:
         return late, firings
 
     # -- window rules ----------------------------------------------------------------------
-    def _sliding(self, t: float, g: int, watermark: float) -> tuple[float, int] | None:
+    def _sliding(self, t: float, g, watermark: float, value=None) -> tuple[float, float] | None:
         d = self.d
         times = self._times.get(g)
         if times is None:
             times = self._times[g] = []
+            if self._valued:
+                self._vals[g] = []
+        vals = self._vals.get(g)
         if not times or t >= times[-1]:
             times.append(t)
+            if vals is not None:
+                vals.append(value)
         else:
-            bisect.insort_right(times, t)
+            k = bisect.bisect_right(times, t)
+            times.insert(k, t)
+            if vals is not None:
+                vals.insert(k, value)
         dead = bisect.bisect_right(times, watermark - d.window_s)
         if dead:
             del times[:dead]
-        count = bisect.bisect_right(times, t) - bisect.bisect_right(times, t - d.window_s)
-        if count < d.threshold:
+            if vals is not None:
+                del vals[:dead]
+        lo, hi = bisect.bisect_right(times, t - d.window_s), bisect.bisect_right(times, t)
+        measure = self._measure(vals, lo, hi)
+        if measure < d.threshold:
             return None
         fired = self._fired.get(g)
         if fired:
@@ -157,9 +189,16 @@ class InsightEngine:
             bisect.insort_right(fired, t)
         else:
             self._fired[g] = [t]
-        return t - d.window_s, count
+        return t - d.window_s, measure
 
-    def _tumbling(self, t: float, g: int, watermark: float) -> tuple[float, int] | None:
+    def _measure(self, vals: list | None, lo: int, hi: int) -> float:
+        if vals is None:
+            return hi - lo
+        if self.d.measure == SUM:
+            return math.fsum(vals[lo:hi])
+        return len(set(vals[lo:hi]))
+
+    def _tumbling(self, t: float, g, watermark: float, value=None) -> tuple[float, float] | None:
         d = self.d
         k = int(t // d.window_s)
         buckets = self._buckets.get(g)
@@ -167,11 +206,16 @@ class InsightEngine:
             buckets = self._buckets[g] = {}
         cell = buckets.get(k)
         if cell is None:
-            cell = buckets[k] = [0, False]
-        cell[0] += 1
-        if not cell[1] and cell[0] >= d.threshold:
+            cell = buckets[k] = [0, False] if not self._valued else [[], False]
+        if self._valued:
+            cell[0].append(value)
+            measure = math.fsum(cell[0]) if d.measure == SUM else len(set(cell[0]))
+        else:
+            cell[0] += 1
+            measure = cell[0]
+        if not cell[1] and measure >= d.threshold:
             cell[1] = True
-            return k * d.window_s, cell[0]
+            return k * d.window_s, measure
         return None
 
     # -- state management ------------------------------------------------------------------
@@ -180,18 +224,29 @@ class InsightEngine:
         if absorbed == survivor:
             return
         if self.d.window_type == SLIDING:
-            for store in (self._times, self._fired):
-                moved = store.pop(absorbed, None)
-                if moved:
-                    store[survivor] = sorted(store.get(survivor, []) + moved)
+            moved = self._fired.pop(absorbed, None)
+            if moved:
+                self._fired[survivor] = sorted(self._fired.get(survivor, []) + moved)
+            times = self._times.pop(absorbed, None)
+            vals = self._vals.pop(absorbed, None)
+            if times:
+                pairs = list(zip(self._times.get(survivor, []), self._vals.get(survivor) or [None] * len(
+                    self._times.get(survivor, [])))) + list(zip(times, vals or [None] * len(times)))
+                pairs.sort(key=lambda p: p[0])  # stable: the survivor's first among equal times
+                self._times[survivor] = [p[0] for p in pairs]
+                if self._valued:
+                    self._vals[survivor] = [p[1] for p in pairs]
         else:
             moved = self._buckets.pop(absorbed, None)
             if moved:
                 target = self._buckets.setdefault(survivor, {})
-                for k, (count, fired) in moved.items():
-                    cell = target.setdefault(k, [0, False])
-                    cell[0] += count
-                    cell[1] = cell[1] or fired
+                for k, (state, fired) in moved.items():
+                    cell = target.get(k)
+                    if cell is None:
+                        target[k] = [state, fired]
+                    else:
+                        cell[0] = cell[0] + state
+                        cell[1] = cell[1] or fired
         # a merge changes no watermark and fires nothing by itself
 
     def evict(self) -> None:
@@ -203,6 +258,8 @@ class InsightEngine:
             for store, limit in ((self._times, t_dead), (self._fired, f_dead)):
                 for g in [g for g, v in store.items() if not v or v[-1] <= limit]:
                     del store[g]
+                    if store is self._times:
+                        self._vals.pop(g, None)
         else:
             k_live = int(w // self.d.window_s) if np.isfinite(w) else None
             if k_live is None:

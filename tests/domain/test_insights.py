@@ -125,3 +125,91 @@ def test_state_is_evicted_as_the_watermark_moves(window_type):
     engine.process(t, (np.arange(len(t)) % 1000), np.ones(len(t), dtype=bool))
     engine.evict()
     assert engine.state_size() < 400  # only the live 10-minute windows remain
+
+
+def oracle_measure(events, d, merge_at=None):
+    """Like :func:`oracle` with a measure: events are (t, group, matching, value); sums exact (fsum).
+    Just before event ``merge_at``, group 2's state (events and firings) becomes group 1's."""
+    max_seen = -math.inf
+    accepted, fired, owner, late_flags = [], [], [], []
+
+    def measure(vals):
+        if d.measure == "count":
+            return len(vals)
+        return math.fsum(vals) if d.measure == "sum" else len(set(vals))
+
+    for i, (t, g, m, v) in enumerate(events):
+        if i == merge_at:
+            accepted = [(t2, 1 if g2 == 2 else g2, m2, v2) for t2, g2, m2, v2 in accepted]
+            owner = [1 if o == 2 else o for o in owner]
+        late = t < max_seen - d.allowed_lateness_s
+        late_flags.append(late)
+        max_seen = max(max_seen, t)
+        if late:
+            continue
+        accepted.append((t, g, m, v))
+        if not m:
+            continue
+        if d.window_type == "sliding":
+            x = measure([v2 for t2, g2, m2, v2 in accepted if g2 == g and m2 and t - d.window_s < t2 <= t])
+            blocked = any(o == g and abs(t - f[2]) < d.cooldown_s for o, f in zip(owner, fired))
+            start = t - d.window_s
+        else:
+            k = math.floor(t / d.window_s)
+            x = measure([v2 for t2, g2, m2, v2 in accepted if g2 == g and m2 and math.floor(t2 / d.window_s) == k])
+            blocked = any(o == g and math.floor(f[2] / d.window_s) == k for o, f in zip(owner, fired))
+            start = k * d.window_s
+        if x >= d.threshold and not blocked:
+            fired.append((i, g, t, start, x))
+            owner.append(g)
+    return late_flags, fired
+
+
+measured_events = st.lists(st.tuples(st.integers(0, 40).map(float), st.integers(0, 2), st.booleans(),
+                                     st.sampled_from([0.1, 0.2, 0.7, 1.0, 2.5, 3.0])), max_size=50)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=measured_events, window=st.integers(1, 20), threshold=st.sampled_from([1, 2, 3, 1.0, 2.5]),
+       cooldown=st.integers(0, 20), lateness=st.integers(0, 10), sliding_type=st.booleans(),
+       measure=st.sampled_from(["sum", "distinct", "count"]), cut=st.integers(0, 50),
+       merge_at=st.integers(0, 50))
+def test_measures_equal_the_oracle_across_batches_and_a_merge(events, window, threshold, cooldown, lateness,
+                                                              sliding_type, measure, cut, merge_at):
+    """Group 2 merges into group 1 just before event ``merge_at`` (later group-2 events arrive
+    resolved to group 1, as identity resolution delivers them)."""
+    d = CountInsight("x", threshold, float(window), "sliding" if sliding_type else "tumbling", float(cooldown),
+                     float(lateness), measure)
+    events = [(t, 1 if i >= merge_at and g == 2 else g, m, v) for i, (t, g, m, v) in enumerate(events)]
+    engine = InsightEngine(d)
+    t = np.array([e[0] for e in events], dtype=float)
+    g = np.array([e[1] for e in events], dtype=np.int64)
+    m = np.array([e[2] for e in events], dtype=bool)
+    v = np.array([e[3] for e in events], dtype=float)
+    n = len(events)
+    cut = min(cut, n)
+    late, fired = [], []
+    for a, b in ((0, cut), (cut, n)):
+        last = b == n
+        merges = [(merge_at - a, 2, 1)] if a <= merge_at < b or (last and merge_at >= n and a == b) else []
+        lt, fs = engine.process(t[a:b], g[a:b], m[a:b], merges=merges, values=v[a:b])
+        late += lt.tolist()
+        fired += [(a + f.index, f.group, f.fired_at, f.window_start, f.measure) for f in fs]
+        engine.evict()
+    assert (late, fired) == oracle_measure(events, d, merge_at)
+
+
+def test_sum_and_distinct_measures_fire_at_the_threshold():
+    ev = [(0.0, 1, True), (10.0, 1, True), (20.0, 1, True)]
+    d = CountInsight("basket", 100.0, 600.0, "sliding", 600.0, 0.0, "sum")
+    engine = InsightEngine(d)
+    _, fired = engine.process(np.array([e[0] for e in ev]), np.array([1, 1, 1]), np.ones(3, bool),
+                              values=np.array([40.0, 59.99, 0.01]))
+    assert [(f.fired_at, f.measure) for f in fired] == [(20.0, 100.0)]
+    d = CountInsight("pages", 2, 600.0, "tumbling", 0.0, 0.0, "distinct")
+    engine = InsightEngine(d)
+    _, fired = engine.process(np.array([0.0, 1.0, 2.0]), np.array([1, 1, 1]), np.ones(3, bool),
+                              values=np.array(["pricing", "pricing", "docs"], dtype=object))
+    assert [(f.fired_at, f.measure) for f in fired] == [(2.0, 2)]
+    with pytest.raises(ValueError, match="needs one value per event"):
+        engine.process(np.array([3.0]), np.array([1]), np.ones(1, bool))
