@@ -95,3 +95,7 @@ def validate_cmd(json_path: Path | None, quick: bool, replications: int | None, 
 from sim.cli_identity import identity  # noqa: E402  (sub-command group)
 
 main.add_command(identity)
+
+from sim.cli_insights import insights  # noqa: E402  (sub-command group)
+
+main.add_command(insights)

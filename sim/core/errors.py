@@ -86,3 +86,13 @@ def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel]) ->
     return "\n".join(lines)
 
 
+
+
+def validate_model(model: type[BaseModel], raw: object, source: str, error: type[Exception], what: str):
+    """``model`` validated from ``raw`` (a mapping); problems raise ``error`` with one line each."""
+    if not isinstance(raw, dict):
+        raise error(f"{source}: {what}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        raise error(pydantic_errors(err, source, model)) from None

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.core.yamlfile import read_mapping
 from sim.core.errors import allowed_fields, pydantic_errors, submodel
 from sim.scenario.models import Scenario
 
@@ -64,21 +65,9 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "--se
 
 def read_yaml(path: str | Path) -> dict:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(f"{path}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: a scenario is a YAML mapping with name, horizon and actor sections")
-    return raw
+    if not path.exists():
+        raise ScenarioError(f"{path}: no such scenario file")
+    return read_mapping(path, ScenarioError, "a scenario is a YAML mapping with name, horizon and actor sections")
 
 
 def validate(raw: dict, source: str = "scenario") -> Scenario:

@@ -29,9 +29,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from sim.core.errors import pydantic_errors
+from sim.core.errors import validate_model
+from sim.core.yamlfile import read_mapping
 from sim.domain.identity import normalize
 
 Algorithm = Literal["jaro_winkler", "jaro", "levenshtein", "damerau_levenshtein", "indel", "token_sort", "token_set"]
@@ -176,30 +177,14 @@ class RuleSet(_Model):
         return "text"
 
 
+WHAT = "a rule set is a YAML mapping with namespaces, match_rules, blocking, limits, reconciliation"
+
+
 def parse_rules(raw: object, source: str = "rules") -> RuleSet:
     """Validate a rules mapping; errors name the key and the allowed values."""
-    if not isinstance(raw, dict):
-        raise RulesError(f"{source}: a rule set is a YAML mapping with namespaces, match_rules, blocking, "
-                         "limits, reconciliation")
-    try:
-        return RuleSet.model_validate(raw)
-    except ValidationError as err:
-        raise RulesError(pydantic_errors(err, source, RuleSet)) from None
+    return validate_model(RuleSet, raw, source, RulesError, WHAT)
 
 
 def load_rules(path: str | Path) -> RuleSet:
     """A validated :class:`RuleSet` from a YAML file."""
-    import yaml
-
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RulesError(f"{path}: no such rules file") from None
-    except UnicodeDecodeError as exc:
-        raise RulesError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        raise RulesError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    return parse_rules(raw, str(path))
+    return parse_rules(read_mapping(path, RulesError, WHAT), str(path))
