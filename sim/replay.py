@@ -91,16 +91,18 @@ class _Profiles:
         lim = rules.limits
         self.graph = IdentityGraph(limits=GraphLimits(dict(lim.max_per_namespace), lim.max_identities, lim.on_exceed))
 
-    def resolve(self, rows: list[list[str]], t: np.ndarray
+    def resolve(self, columns: dict[str, np.ndarray], t: np.ndarray
                 ) -> tuple[np.ndarray, list[tuple[int, int, int]], np.ndarray]:
         """Profiles of the rows, merges as (position, absorbed, survivor), and a mask of rows with
         no identifier."""
         g = self.graph
-        out = np.full(len(rows), -1, dtype=np.int64)
+        n = len(t)
+        out = np.full(n, -1, dtype=np.int64)
         merges: list[tuple[int, int, int]] = []
-        empty = np.zeros(len(rows), dtype=bool)
-        for i, row in enumerate(rows):
-            ids = [(ns, v) for ns, at, fn in self.columns if (v := fn(row[at]))]
+        empty = np.zeros(n, dtype=bool)
+        normed = [(ns, [fn(str(v)) for v in columns[ns].tolist()]) for ns, _, fn in self.columns]
+        for i in range(n):
+            ids = [(ns, vals[i]) for ns, vals in normed if vals[i]]
             if not ids:
                 empty[i] = True
                 continue
@@ -113,94 +115,183 @@ class _Profiles:
         return out, merges, empty
 
 
+def regular_structure(path: str | Path, width: int, block: int = 1 << 22) -> list[int] | None:
+    """Scan a CSV file in numpy passes: if it has no quote character and every non-blank line has
+    exactly ``width`` fields, return the line numbers of its blank lines (which readers skip);
+    otherwise None. Such a file can be parsed by pandas' C reader with exact line numbers."""
+    blanks: list[int] = []
+    line = 0
+    rest = b""
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(block)
+            buf = rest + data
+            if not data:
+                if not buf:
+                    break
+                buf += b"\n"
+            cut = buf.rfind(b"\n") + 1
+            rest, buf = buf[cut:], buf[:cut]
+            if not buf:
+                continue
+            if b'"' in buf:
+                return None
+            arr = np.frombuffer(buf, dtype=np.uint8)
+            ends = np.flatnonzero(arr == 10)
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            comma_at = np.flatnonzero(arr == 44)
+            commas = np.searchsorted(comma_at, ends) - np.searchsorted(comma_at, starts)
+            length = ends - starts - ((arr[np.maximum(ends - 1, 0)] == 13) & (ends > starts))
+            numbers = line + 1 + np.arange(len(ends))
+            blank = length == 0
+            if (~blank & (commas != width - 1)).any():
+                return None
+            blanks += numbers[blank & (numbers > 1)].tolist()
+            line += len(ends)
+            if not data:
+                break
+    return blanks
+
+
+class _Replay:
+    """One pass of the insights over an event file (state: engines, tallies, identity graph)."""
+
+    def __init__(self, insights, rows_in: CsvRows, writer, time_column: str, group_column: str | None,
+                 rules: RuleSet | None) -> None:
+        header = rows_in.header
+        self.insights = list(insights)
+        self.rows_in = rows_in
+        self.writer = writer
+        self.engines = [InsightEngine(s.engine_definition()) for s in insights]
+        self.result = ReplayResult(insights=[InsightTally(s.name) for s in insights])
+        self.profiles = _Profiles(rules, header) if rules is not None else None
+        self.time_column, self.group_column = time_column, group_column
+        fields = set().union(*(s.fields() for s in insights))
+        wanted = {time_column, *fields, *([group_column] if group_column else []),
+                  *([ns for ns, _, _ in self.profiles.columns] if self.profiles else [])}
+        self.needed = [h for h in header if h in wanted]  # in file order
+
+    def process(self, columns: dict[str, np.ndarray], lines: np.ndarray) -> None:
+        """One chunk, as columns of text in arrival order, with each row's line number."""
+        t = parse_times(columns[self.time_column])
+        bad_t = np.isnan(t)
+        for i in np.flatnonzero(bad_t).tolist():
+            raw = columns[self.time_column][i]
+            self.rows_in.reject(int(lines[i]), "missing event time" if not str(raw).strip()
+                                else f"event time {raw!r} is neither epoch seconds nor ISO 8601")
+        if bad_t.any():
+            keep = np.flatnonzero(~bad_t)
+            columns = {k: v[keep] for k, v in columns.items()}
+            lines, t = lines[keep], t[keep]
+        merges: list[tuple[int, int, int]] = []
+        if self.profiles is not None:
+            group, merges, empty = self.profiles.resolve(columns, t)
+            reason = "no identifier in the rules' namespace columns"
+        else:
+            group = np.char.strip(columns[self.group_column].astype(str)).astype(object)
+            empty = group == ""
+            reason = "blank group"
+        if empty.any():
+            for i in np.flatnonzero(empty).tolist():
+                self.rows_in.reject(int(lines[i]), reason)
+            keep = np.flatnonzero(~empty)
+            new_pos = np.cumsum(~empty) - 1  # rows with merges carry identifiers, so they are kept
+            merges = [(int(new_pos[p]), a, s) for p, a, s in merges]
+            columns = {k: v[keep] for k, v in columns.items()}
+            t, group = t[keep], group[keep]
+        n = len(t)
+        self.result.events += n
+        batch_firings = []
+        for k, (spec, engine, tally) in enumerate(zip(self.insights, self.engines, self.result.insights)):
+            matching = spec.compiled_filter.mask(columns, n)
+            values = None
+            if spec.measure_field:
+                raw = columns[spec.measure_field]
+                if spec.measure_kind == SUM:
+                    values = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+                    bad = matching & np.isnan(values)
+                    tally.bad_values += int(bad.sum())
+                    matching = matching & ~bad
+                else:
+                    values = raw
+            late, firings = engine.process(t, group, matching, merges=merges, values=values)
+            tally.matching += int(matching.sum())
+            tally.late += int(late.sum())
+            tally.late_matching += int((late & matching).sum())
+            tally.firings += len(firings)
+            tally.max_state = max(tally.max_state, engine.state_size())
+            batch_firings += [(f.index, k, spec.name, f.group, f.fired_at, f.window_start, f.measure) for f in firings]
+        batch_firings.sort(key=lambda f: (f[0], f[1]))
+        self.writer.writerows([(name, g, _num(fired), _num(start), _num(m))
+                               for _, _, name, g, fired, start, m in batch_firings])
+
+    def run_python(self, chunk: int, progress) -> None:
+        """Row by row with the csv module: every malformed row is found and reported."""
+        at = [self.rows_in.header.index(c) for c in self.needed]
+        for lines, rows in self.rows_in.chunks(chunk):
+            self.process({c: _column(rows, i) for c, i in zip(self.needed, at)}, np.asarray(lines))
+            if progress is not None:
+                progress(len(rows))
+
+    def run_fast(self, path, chunk: int, progress, blanks: list[int]) -> None:
+        """pandas' C reader on a file :func:`regular_structure` found regular (exact line numbers)."""
+        at = [self.rows_in.header.index(c) for c in self.needed]
+        rows_before_blank = np.asarray(blanks, dtype=np.int64) - 2 - np.arange(len(blanks))
+        done = 0
+        reader = pd.read_csv(path, header=0, usecols=at, dtype=str, na_filter=False, keep_default_na=False,
+                             skip_blank_lines=True, chunksize=chunk, engine="c", encoding="utf-8")
+        for frame in reader:
+            n = len(frame)
+            rows = np.arange(done, done + n)
+            lines = rows + 2 + np.searchsorted(rows_before_blank, rows, side="right")
+            self.process({c: frame.iloc[:, k].to_numpy(dtype=object) for k, c in enumerate(self.needed)}, lines)
+            done += n
+            if progress is not None:
+                progress(n)
+
+
 def replay(insights: Sequence[InsightSpec], events: str | Path, out: str | Path, time_column: str = "event_time",
            group_column: str | None = None, rules: RuleSet | None = None, on_bad_row: OnBadRow = "skip",
            progress: Callable[[int], None] | None = None, chunk: int = CHUNK) -> ReplayResult:
-    """Evaluate ``insights`` over the events CSV, writing FIRINGS to ``out``; see the module doc."""
+    """Evaluate ``insights`` over the events CSV, writing FIRINGS to ``out``; see the module doc.
+
+    A file that is valid UTF-8, has no quotes and has the header's number of fields on every line
+    is parsed with pandas' C reader; any other file row by row with the csv module, which reports
+    each malformed row. Both give the same result.
+    """
     rows_in = CsvRows(events, on_bad_row)
     header = rows_in.header
     if time_column not in header:
         raise BadInputError(f"{events}:1: no time column {time_column!r} (see --time-column); columns: {', '.join(header)}")
-    profiles = _Profiles(rules, header) if rules is not None else None
-    if profiles is None:
+    if rules is None:
         group_column = group_column or insights[0].group_by
         if group_column not in header:
             raise BadInputError(f"{events}:1: no group column {group_column!r} (see --group-column or --rules); "
                                 f"columns: {', '.join(header)}")
+    else:
+        group_column = None
     for spec in insights:
         missing = sorted(spec.fields() - set(header))
         if missing:
             raise BadInputError(f"insight {spec.name!r} uses fields the events do not have: {', '.join(missing)}; "
                                 f"columns: {', '.join(header)}")
-    engines = [InsightEngine(s.engine_definition()) for s in insights]
-    result = ReplayResult(insights=[InsightTally(s.name) for s in insights])
-    t_at = header.index(time_column)
-    g_at = header.index(group_column) if group_column else None
-    needed = sorted(set().union(*(s.fields() for s in insights)))
-    col_at = {f: header.index(f) for f in needed}
+    blanks = None if rows_in.needs_encoding_check else regular_structure(events, len(header))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(FIRING_COLUMNS)
-        for lines, rows in rows_in.chunks(chunk):
-            _process(rows, lines, rows_in, engines, insights, result, writer, t_at, g_at, col_at, profiles)
-            if progress is not None:
-                progress(len(rows))
+        run = _Replay(insights, rows_in, writer, time_column, group_column, rules)
+        if blanks is None:
+            run.run_python(chunk, progress)
+        else:
+            rows_in.close()
+            run.run_fast(events, chunk, progress, blanks)
+    result = run.result
     result.rejected = sorted(rows_in.bad, key=lambda b: b.line)
-    if profiles is not None:
-        result.profiles = profiles.graph.unified_profiles()
-        result.merges = profiles.graph.merges
+    if run.profiles is not None:
+        result.profiles = run.profiles.graph.unified_profiles()
+        result.merges = run.profiles.graph.merges
     return result
-
-
-def _process(rows, lines, rows_in, engines, insights, result, writer, t_at, g_at, col_at, profiles) -> None:
-    t = parse_times(_column(rows, t_at))
-    for i in np.flatnonzero(np.isnan(t)).tolist():
-        raw = rows[i][t_at]
-        rows_in.reject(lines[i], "missing event time" if not raw.strip()
-                       else f"event time {raw!r} is neither epoch seconds nor ISO 8601")
-    timed = np.flatnonzero(~np.isnan(t))
-    if len(timed) < len(rows):
-        rows, lines, t = [rows[i] for i in timed.tolist()], [lines[i] for i in timed.tolist()], t[timed]
-    merges: list[tuple[int, int, int]] = []
-    if profiles is not None:
-        group, merges, empty = profiles.resolve(rows, t)
-        reason = "no identifier in the rules' namespace columns"
-    else:
-        group = np.char.strip(_column(rows, g_at).astype(str)).astype(object)
-        empty = group == ""
-        reason = "blank group"
-    if empty.any():
-        for i in np.flatnonzero(empty).tolist():
-            rows_in.reject(lines[i], reason)
-        keep = np.flatnonzero(~empty)
-        new_pos = np.cumsum(~empty) - 1  # rows with merges carry identifiers, so they are kept
-        merges = [(int(new_pos[p]), a, s) for p, a, s in merges]
-        rows, t, group = [rows[i] for i in keep.tolist()], t[keep], group[keep]
-    result.events += len(rows)
-    columns = {f: _column(rows, at) for f, at in col_at.items()}
-    batch_firings = []
-    for k, (spec, engine, tally) in enumerate(zip(insights, engines, result.insights)):
-        matching = spec.compiled_filter.mask(columns, len(rows))
-        values = None
-        if spec.measure_field:
-            raw = columns[spec.measure_field]
-            if spec.measure_kind == SUM:
-                values = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
-                bad = matching & np.isnan(values)
-                tally.bad_values += int(bad.sum())
-                matching = matching & ~bad
-            else:
-                values = raw
-        late, firings = engine.process(t, group, matching, merges=merges, values=values)
-        tally.matching += int(matching.sum())
-        tally.late += int(late.sum())
-        tally.late_matching += int((late & matching).sum())
-        tally.firings += len(firings)
-        tally.max_state = max(tally.max_state, engine.state_size())
-        batch_firings += [(f.index, k, spec.name, f.group, f.fired_at, f.window_start, f.measure) for f in firings]
-    batch_firings.sort(key=lambda f: (f[0], f[1]))
-    writer.writerows([(name, g, _num(fired), _num(start), _num(m)) for _, _, name, g, fired, start, m in batch_firings])
 
 
 def _column(rows: list[list[str]], at: int) -> np.ndarray:

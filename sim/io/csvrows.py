@@ -89,6 +89,15 @@ class CsvRows:
         self.header = header
         self._check_encoding = not _is_utf8(self.path)
 
+    @property
+    def needs_encoding_check(self) -> bool:
+        """Whether the file has bytes that are not UTF-8 (rows are then checked one by one)."""
+        return self._check_encoding
+
+    def close(self) -> None:
+        """Stop reading (bad rows can still be recorded with :meth:`reject`)."""
+        self._fh.close()
+
     @staticmethod
     def _encoding_problem(values: list[str]) -> str | None:
         for v in values:
@@ -102,7 +111,7 @@ class CsvRows:
         bad = BadRow(str(self.path), line, reason)
         self.bad.append(bad)
         if self.on_bad_row == "fail":
-            self._fh.close()
+            self.close()
             raise BadInputError(f"{bad} (--on-bad-row fail)")
 
     def chunks(self, size: int) -> Iterator[tuple[list[int], list[list[str]]]]:

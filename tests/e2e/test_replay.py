@@ -95,3 +95,42 @@ def test_rules_group_events_by_the_resolved_profile(sim_cmd, tmp_path):
     by_cookie = run(sim_cmd, tmp_path, "--insight", "hot.yaml", "ev.csv", "--out", "g.csv", "--group-column", "cookie")
     assert by_cookie.returncode == 0
     assert pd.read_csv(tmp_path / "g.csv").empty
+
+
+def test_fast_and_row_by_row_readers_give_identical_results(tmp_path, monkeypatch):
+    import sim.replay as rp
+    from sim.domain.insight_spec import parse_insight as parse
+
+    rng = np.random.default_rng(2)
+    lines = ["event_time,profile_id,page"]
+    for k in range(4000):
+        if k % 997 == 0:
+            lines.append("")                                       # blank lines are skipped
+        t = "later" if k % 613 == 0 else ("" if k % 701 == 0 else f"{1000 + k * 2 + rng.integers(-30, 5)}")
+        group = "" if k % 809 == 0 else f"p{rng.integers(0, 12)}"
+        lines.append(f"{t},{group},{rng.choice(['pricing', 'docs'])}")
+    path = tmp_path / "ev.csv"
+    path.write_text("\r\n".join(lines) + "\r\n")
+    assert rp.regular_structure(path, 3) == [i + 1 for i, text in enumerate(lines) if text == ""]
+    spec = [parse({"name": "hot", "filter": "page == 'pricing'", "threshold": 3, "window": "1m",
+                   "window_type": "sliding", "allowed_lateness": "10s"})]
+    fast = rp.replay(spec, path, tmp_path / "fast.csv", group_column="profile_id", chunk=700)
+    monkeypatch.setattr(rp, "regular_structure", lambda *a, **k: None)
+    slow = rp.replay(spec, path, tmp_path / "slow.csv", group_column="profile_id", chunk=700)
+    assert (tmp_path / "fast.csv").read_text() == (tmp_path / "slow.csv").read_text()
+    assert fast.summary().equals(slow.summary()) and fast.insights[0].firings > 20
+    assert [str(b) for b in fast.rejected] == [str(b) for b in slow.rejected] and len(fast.rejected) > 10
+
+
+def test_regular_structure_detects_what_only_the_row_reader_can_report(tmp_path):
+    from sim.replay import regular_structure
+
+    p = tmp_path / "x.csv"
+    p.write_text("a,b\n1,2\n\n3,4")
+    assert regular_structure(p, 2) == [3]
+    p.write_text('a,b\n1,"2"\n')
+    assert regular_structure(p, 2) is None
+    p.write_text("a,b\n1,2\n3\n")
+    assert regular_structure(p, 2) is None
+    p.write_text("a,b\n1,2\n \n")
+    assert regular_structure(p, 2) is None
