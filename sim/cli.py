@@ -29,6 +29,20 @@ def _parse_sets(pairs: tuple[str, ...]) -> dict:
     return overrides
 
 
+def _simulate(fn, *args, **kwargs):
+    """Call a simulation; a bad scenario exits with code 2, a conservation failure with code 3."""
+    from sim.core.ledger import ConservationError
+
+    try:
+        return fn(*args, **kwargs)
+    except ScenarioError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except ConservationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(3)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cdp-twin", prog_name="sim")
 def main() -> None:
@@ -46,19 +60,12 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="no table, no progress bar")
 def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, no_plots: bool, quiet: bool) -> None:
     """Simulate SCENARIO once and report latency, throughput and what was lost."""
-    from sim.core.ledger import ConservationError
     from sim.report.tables import print_summary
     from sim.runner import run
 
     console = make_console()
-    try:
-        result = run(scenario, seed=seed, overrides=_parse_sets(sets), progress=not quiet and sys.stderr.isatty())
-    except ScenarioError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except ConservationError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(3)
+    result = _simulate(run, scenario, seed=seed, overrides=_parse_sets(sets),
+                       progress=not quiet and sys.stderr.isatty())
     out.mkdir(parents=True, exist_ok=True)
     result.to_json(out / "summary.json")
     paths = [] if no_plots else result.save_plots(out)
@@ -90,6 +97,30 @@ def validate_cmd(json_path: Path | None, quick: bool, replications: int | None, 
         json_path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     if not all(r["ok"] for r in rows):
         sys.exit(1)
+
+
+@main.command("compare")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="one seed for every variant")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a parameter in every variant")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write the table as CSV")
+def compare_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path | None) -> None:
+    """Run the scenario's variants on the same traffic and compare time to action and missed intents."""
+    from sim.compare import compare
+
+    table, _ = _simulate(compare, scenario, seed=seed, overrides=_parse_sets(sets), progress=sys.stderr.isatty())
+    with pd_display():
+        click.echo(table.to_string(float_format=lambda x: f"{x:,.1f}"))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out)
+
+
+def pd_display():
+    import pandas as pd
+
+    return pd.option_context("display.width", 200, "display.max_columns", 50)
 
 
 from sim.cli_identity import identity  # noqa: E402  (sub-command group)

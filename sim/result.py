@@ -138,6 +138,40 @@ class RunResult:
                 for kind, c in self.conservation.by_kind.items() for reason, n in c["dropped"].items()]
         return pd.DataFrame(rows, columns=["kind", "reason", "count"])
 
+    # -- intents: the ground truth of what the activation should catch ------------------------
+    def intents(self) -> pd.DataFrame:
+        """Every intent of a known prospect (``threshold`` views of the insight's page by one true
+        person within ``window``; see :mod:`sim.domain.intents`) with ``action_t`` and
+        ``time_to_action`` (NaN when not acted on within ``catch_within``) and ``status``:
+        caught, missed, or pending (the horizon came before ``catch_within`` had passed)."""
+        from sim.domain.intents import find_intents, match_actions
+
+        pipe = self.pipeline
+        sc = pipe.ctx.scenario
+        ids, person, t = pipe.intent_views.arrays()
+        found = find_intents(person, t, sc.insights.threshold, sc.insights.window)
+        kind = next((k for k in ("platform_event", "webhook") if k in sc.data_actions.targets), None)
+        act_t = self.ledger.stage_times(kind, "action", self.horizon_s) if kind else np.empty(0)
+        parent = self.ledger.table(kind).parent[: len(act_t)] if kind else np.empty(0, np.int64)
+        ok = np.isfinite(act_t) & (parent >= 0)
+        pos = np.searchsorted(ids, parent[ok])
+        pos = np.minimum(pos, max(len(ids) - 1, 0))
+        known = (len(ids) > 0) & (ids[pos] == parent[ok]) if len(ids) else np.zeros(int(ok.sum()), bool)
+        out = match_actions(found, person[pos[known]] if len(ids) else np.empty(0, np.int64),
+                            act_t[ok][known], sc.catch_within)
+        caught = out["action_t"].notna()
+        pending = ~caught & (out["t"] + sc.catch_within > self.horizon_s)
+        out["status"] = np.where(caught, "caught", np.where(pending, "pending", "missed"))
+        return out
+
+    def intent_summary(self) -> dict:
+        """Counts of caught / missed / pending intents and the time-to-action distribution (s)."""
+        frame = self.intents()
+        counts = frame["status"].value_counts()
+        return {"intents": int(len(frame)), "caught": int(counts.get("caught", 0)),
+                "missed": int(counts.get("missed", 0)), "pending": int(counts.get("pending", 0)),
+                "time_to_action_s": latency_stats(frame["time_to_action"].to_numpy(dtype=float))}
+
     def to_dict(self) -> dict:
         stats = {k: latency_stats(self.latency(k)) for k in self.latency_keys()}
         by_kind = {}
@@ -157,6 +191,7 @@ class RunResult:
             "throughput_per_s": self.throughput(),
             "counts": self.counts,
             "by_kind": by_kind,
+            "intents": self.intent_summary() if self.pipeline is not None else None,
             "ledger_digest": self.ledger.digest(self.horizon_s),
             "version": self.version,
             "wall_s": self.wall_s,

@@ -54,6 +54,7 @@ class IngestionAPI(Actor):
         self.rejected = np.zeros(len(REJECT_REASONS), dtype=np.int64)
         self.dropped_rate_limited = 0
         self.micro_batches = 0
+        self.observers: list[Callable[[np.ndarray, dict], None]] = []  # see every click as it is sent
         self.proc = ctx.env.process(self._run())
 
     # -- the actor's loop ------------------------------------------------------------------
@@ -74,6 +75,8 @@ class IngestionAPI(Actor):
         cols = self.source.take_until(until)
         n = len(cols["t"])
         ids = self.ledger.create("click", cols["t"]) if n else np.empty(0, dtype=np.int64)
+        for observe in self.observers:
+            observe(ids, cols)
         self.requests += n
         t = cols["t"]
         m = 0 if self._retries else self.bucket.admit_prefix(t)

@@ -34,7 +34,7 @@ class InsightFiring:
 class InsightActor(Actor):
     name = "insights"
 
-    def __init__(self, ctx: RunContext, on_firing: Callable[[InsightFiring], None]) -> None:
+    def __init__(self, ctx: RunContext, on_firing: Callable[[InsightFiring], None] | None) -> None:
         super().__init__(ctx)
         p = ctx.scenario.insights
         self.p = p
@@ -62,6 +62,8 @@ class InsightActor(Actor):
         state = self.engine.state_size()
         self.max_state = max(self.max_state, state)
         self.ctx.sample("insight_state_size", now, state)
+        if self.on_firing is None:  # evaluated and counted, but not a Data Action trigger
+            return
         for f in firings:
             firing = InsightFiring(self.p.name, f.group, int(ids[f.index]), f.fired_at,
                                    float(evaluated[f.index]), f.measure)

@@ -24,11 +24,14 @@ from sim.actors.event_bus import EventBus
 from sim.actors.identity_service import IdentityService
 from sim.actors.ingestion import IngestionAPI
 from sim.actors.insights import InsightActor
+from sim.actors.intent_views import IntentViews
 from sim.actors.lakehouse import Lakehouse
+from sim.actors.segments import SegmentActor
 from sim.actors.visitors import WebVisitors
 from sim.actors.webhooks import WebhookSender
 from sim.core.ledger import Ledger
 from sim.core.rng import RandomStreams
+from sim.domain.events import PAGE_CODE
 from sim.domain.population import Population, build_population
 from sim.scenario.models import Scenario
 
@@ -54,11 +57,14 @@ class Pipeline:
     event_bus: EventBus
     crm: CrmFlow
     webhooks: WebhookSender | None
+    segments: SegmentActor | None = None
+    intent_views: IntentViews | None = None
 
     @property
     def actors(self) -> list[Actor]:
         return [a for a in (self.visitors, self.ingestion, self.lakehouse, self.identity, self.insights,
-                            self.data_actions, self.event_bus, self.crm, self.webhooks) if a is not None]
+                            self.segments, self.data_actions, self.event_bus, self.crm, self.webhooks)
+                if a is not None]
 
 
 def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
@@ -91,9 +97,21 @@ def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
     data_actions = DataActionService(ctx, population, identity.contact_of,
                                      publish=bus.publish if "platform_event" in targets else None,
                                      post=webhooks.post if webhooks else None)
-    insights = InsightActor(ctx, data_actions.on_firing)
-    identity.forward = insights.receive
+    triggers = scenario.data_actions.triggers
+    insights = InsightActor(ctx, data_actions.on_firing if "insight" in triggers else None)
+    segments = None
+    if scenario.segmentation.segments:
+        segments = SegmentActor(ctx, data_actions.on_firing if "segment" in triggers else None)
+
+        def forward(batch, merges):
+            insights.receive(batch, merges)
+            segments.receive(batch, merges)
+        identity.forward = forward
+    else:
+        identity.forward = insights.receive
     lakehouse = Lakehouse(ctx, identity.receive)
     ingestion = IngestionAPI(ctx, source, lakehouse.submit)
+    intent_views = IntentViews(population.n_prospects, PAGE_CODE[scenario.insights.page])
+    ingestion.observers.append(intent_views)
     return Pipeline(ctx, population, source, ingestion, lakehouse, identity, insights, data_actions, bus,
-                    crm, webhooks)
+                    crm, webhooks, segments, intent_views)

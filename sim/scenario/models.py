@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -165,9 +165,45 @@ class Insights(Model):
         return self
 
 
+class Segment(Model):
+    """A batch segment: >= ``min_events`` views of ``page`` in the last ``lookback`` per profile,
+    recomputed by a lakehouse job every ``refresh``."""
+
+    name: str = Field("pricing_3_in_7d", min_length=1)
+    page: str = Field("pricing", description="the page whose views count")
+    min_events: int = Field(3, ge=1)
+    lookback: PositiveDuration = Field(7 * 86400.0, description="history the condition reads")
+    refresh: PositiveDuration = Field(12 * 3600.0, description="12h or 24h standard, 1h or 4h rapid (doc)")
+    first_refresh: Duration = Field(0.0, ge=0.0, description="time of the first scheduled publish after t = 0")
+    publish_time: Latency = Field(default_factory=lambda: latency(900.0, 2700.0),
+                                  description="job duration from snapshot to published membership (assumed)")
+
+    @model_validator(mode="after")
+    def _schedule(self) -> "Segment":
+        from sim.domain.events import PAGES
+        from sim.domain.segments import check_refresh
+
+        check_refresh(self.refresh)
+        if self.page not in PAGES:
+            raise ValueError(f"page {self.page!r} unknown; allowed: {', '.join(PAGES)}")
+        return self
+
+
+class Segmentation(Model):
+    """Batch segments and the org's publish-concurrency rule."""
+
+    segments: list[Segment] = Field(default_factory=list)
+    max_concurrent_publishes: int = Field(5, ge=1, description="publishes the org runs at once (assumed)")
+    background_publishes: int = Field(0, ge=0, description="other segments of the org publishing on the same "
+                                                           "schedule (assumed)")
+    retry_after: PositiveDuration = Field(1800.0, description="a skipped publish is retried after this (doc: 30 min)")
+
+
 class DataActions(Model):
     """Data Actions: firing -> payload -> targets."""
 
+    triggers: list[Literal["insight", "segment"]] = Field(
+        ["insight"], min_length=1, description="what activates: the streaming insight and/or segment entry")
     action: str = Field("Pricing visit", description="the Action__c field")
     require_contact_id: bool = Field(True, description="action rule: only profiles with a CRM contact")
     targets: list[Literal["platform_event", "webhook"]] = Field(["platform_event"], min_length=1)
@@ -246,6 +282,11 @@ class Scenario(Model):
     event_bus: EventBus = Field(default_factory=EventBus)
     crm: Crm = Field(default_factory=Crm)
     webhooks: Webhooks = Field(default_factory=Webhooks)
+    segmentation: Segmentation = Field(default_factory=Segmentation)
+    catch_within: PositiveDuration = Field(48 * 3600.0, description="an intent acted on later than this counts as "
+                                                                    "missed (comparisons)")
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="named designs to compare on the same traffic: dotted overrides")
 
     @model_validator(mode="after")
     def _start_is_time(self) -> "Scenario":
