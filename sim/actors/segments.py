@@ -5,7 +5,8 @@ from the time identity resolution releases it) and keeps each segment's
 :class:`~sim.domain.segments.SegmentState`. At each scheduled refresh ``first_refresh + k·refresh``
 a publish starts if the org runs fewer than ``max_concurrent_publishes`` publishes (this segment's
 and ``background_publishes`` other segments on the same schedule); otherwise it is skipped and
-retried ``retry_after`` later. A publish snapshots the events that arrived by its start, takes
+retried ``retry_after`` later. A segment's ``profile_filter`` (on ``lifecycle_stage`` and ``known``)
+is checked on each qualifying profile at the snapshot. A publish snapshots the events that arrived by its start, takes
 ``publish_time``, and then hands every entering profile to the Data Action service as a firing
 whose origin is the click that completed the condition.
 """
@@ -21,18 +22,24 @@ from sim.actors.insights import InsightFiring
 from sim.core.batch import Batch
 from sim.core.dists import lognormal
 from sim.domain.events import PAGE_CODE, PAGE_VIEW
+from sim.domain.filters import compile_filter
 from sim.domain.segments import SegmentState, publish_allowed
 
 
 class SegmentActor(Actor):
     name = "segments"
 
-    def __init__(self, ctx: RunContext, on_entry: Callable[[InsightFiring], None] | None) -> None:
+    def __init__(self, ctx: RunContext, on_entry: Callable[[InsightFiring], None] | None,
+                 person_of: Callable[[int], int] | None = None,
+                 attributes: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None) -> None:
         super().__init__(ctx)
+        self.person_of = person_of
+        self.attributes = attributes
         self.p = ctx.scenario.segmentation
         self.on_entry = on_entry
         self.rng = ctx.rng("segments.publish_time")
         self.states = [SegmentState(s.min_events, s.lookback) for s in self.p.segments]
+        self.filters = [compile_filter(s.profile_filter) for s in self.p.segments]
         self.pages = [PAGE_CODE[s.page] for s in self.p.segments]
         self.pending: list[list[tuple[float, int, int, float]]] = [[] for _ in self.p.segments]
         self.busy_until: list[float] = []
@@ -87,7 +94,14 @@ class SegmentActor(Actor):
             else:
                 keep.append((avail, profile, click, t))
         self.pending[k] = keep
-        return state.publish(at)
+        condition = self.filters[k]
+        if not condition.expression or self.person_of is None or self.attributes is None:
+            return state.publish(at)
+
+        def eligible(profiles: list[int]) -> np.ndarray:
+            people = np.array([self.person_of(p) for p in profiles], dtype=np.int64)
+            return condition.mask(self.attributes(people), len(profiles))
+        return state.publish(at, eligible)
 
     def _root(self, profile: int) -> int:
         while profile in self.alias:

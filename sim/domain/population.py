@@ -9,7 +9,7 @@ buying intent (``hot``): they read the Pricing page far more often.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,17 @@ class Population:
     hot: np.ndarray
     device_start: np.ndarray
     device_count: np.ndarray
+    lifecycle: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # per prospect
+
+    def profile_attributes(self, person: np.ndarray) -> dict[str, np.ndarray]:
+        """Attributes segments can filter on, per person (prospect index; −1 = anonymous):
+        ``lifecycle_stage`` (blank when anonymous) and ``known`` ("true"/"false")."""
+        person = np.asarray(person, dtype=np.int64)
+        known = (person >= 0) & (person < self.n_prospects)
+        stage = np.full(len(person), "", dtype=object)
+        if len(self.lifecycle):
+            stage[known] = self.lifecycle[person[known]]
+        return {"lifecycle_stage": stage, "known": np.where(known, "true", "false").astype(object)}
 
     @property
     def n_people(self) -> int:
@@ -56,8 +67,12 @@ class Population:
 
 
 def build_population(rng: np.random.Generator, *, prospects: int, anonymous: int, accounts: int,
-                     sales_reps: int, hot_share: float, mean_devices: float) -> Population:
-    """Draw a population; ``mean_devices`` >= 1 is the mean number of cookies per prospect."""
+                     sales_reps: int, hot_share: float, mean_devices: float,
+                     lifecycle_shares: dict[str, float] | None = None,
+                     lifecycle_rng: np.random.Generator | None = None) -> Population:
+    """Draw a population; ``mean_devices`` >= 1 is the mean number of cookies per prospect.
+    ``lifecycle_shares`` (stage -> share) draws each prospect's lifecycle stage from
+    ``lifecycle_rng`` (its own stream, so adding it changes nothing else)."""
     org = CrmOrg()
     for r in range(sales_reps):
         uid = sf_id("005", r + 1)
@@ -91,4 +106,10 @@ def build_population(rng: np.random.Generator, *, prospects: int, anonymous: int
     start = np.zeros(n, dtype=np.int64)
     if n:
         start[1:] = np.cumsum(count)[:-1]
-    return Population(org, prospects, anonymous, contact_ids, emails, hot, start, count)
+    lifecycle = np.empty(0, dtype=object)
+    if lifecycle_shares and prospects:
+        stages = list(lifecycle_shares)
+        p = np.array([lifecycle_shares[k] for k in stages], dtype=float)
+        draw = (lifecycle_rng or rng).choice(len(stages), size=prospects, p=p / p.sum())
+        lifecycle = np.array(stages, dtype=object)[draw]
+    return Population(org, prospects, anonymous, contact_ids, emails, hot, start, count, lifecycle)

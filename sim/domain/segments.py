@@ -15,7 +15,10 @@ platform runs concurrently, the excess is skipped and retried 30 minutes later.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 STANDARD_REFRESH_S = (12 * 3600.0, 24 * 3600.0)
 RAPID_REFRESH_S = (3600.0, 4 * 3600.0)
@@ -79,18 +82,25 @@ class SegmentState:
         k = lo + self.min_events - 1  # the event at which min_events were first all in the window
         return True, self._ids[profile][k], times[k]
 
-    def publish(self, snapshot: float) -> list[Entry]:
+    def publish(self, snapshot: float, eligible: Callable[[list[int]], np.ndarray] | None = None) -> list[Entry]:
         """Recompute membership at ``snapshot`` (events the caller has added so far) and return the
-        profiles that entered since the previous publish, in profile order. Events older than the
+        profiles that entered since the previous publish, in profile order. ``eligible`` (profiles
+        -> boolean mask) is the condition on profile attributes, if any. Events older than the
         lookback are forgotten."""
         now_members: set[int] = set()
         entries: list[Entry] = []
+        candidates = []
         for profile in sorted(self._times):
             ok, origin, origin_t = self._qualifies(profile, snapshot)
             if ok:
-                now_members.add(profile)
-                if profile not in self.members:
-                    entries.append(Entry(profile, origin, origin_t))
+                candidates.append((profile, origin, origin_t))
+        if eligible is not None and candidates:
+            mask = eligible([c[0] for c in candidates])
+            candidates = [c for c, m in zip(candidates, mask) if m]
+        for profile, origin, origin_t in candidates:
+            now_members.add(profile)
+            if profile not in self.members:
+                entries.append(Entry(profile, origin, origin_t))
         self.members = now_members
         self._evict(snapshot)
         return entries

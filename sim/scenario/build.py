@@ -67,6 +67,12 @@ class Pipeline:
                 if a is not None]
 
 
+def _person_of(identity: IdentityService, profile: int) -> int:
+    """The prospect behind a profile (its CRM contact index), or −1 for an anonymous profile."""
+    contact = identity.contact_of(profile)
+    return -1 if contact is None else contact
+
+
 def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
     """Wire the actors of ``scenario`` for one run with ``seed``.
 
@@ -82,7 +88,8 @@ def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
     v = scenario.visitors
     population = build_population(rng("population"), prospects=v.prospects, anonymous=v.anonymous,
                                   accounts=v.accounts, sales_reps=v.sales_reps, hot_share=v.hot_share,
-                                  mean_devices=v.mean_devices)
+                                  mean_devices=v.mean_devices, lifecycle_shares=v.lifecycle_shares,
+                                  lifecycle_rng=rng("population.lifecycle"))
     if visitors is None:
         source = WebVisitors(ctx, population)
     elif callable(visitors) and not hasattr(visitors, "take_until"):
@@ -101,7 +108,9 @@ def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
     insights = InsightActor(ctx, data_actions.on_firing if "insight" in triggers else None)
     segments = None
     if scenario.segmentation.segments:
-        segments = SegmentActor(ctx, data_actions.on_firing if "segment" in triggers else None)
+        segments = SegmentActor(ctx, data_actions.on_firing if "segment" in triggers else None,
+                                person_of=lambda profile: _person_of(identity, profile),
+                                attributes=population.profile_attributes)
 
         def forward(batch, merges):
             insights.receive(batch, merges)

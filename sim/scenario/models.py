@@ -66,6 +66,9 @@ class Visitors(Model):
     prospect_share: Share = Field(0.2, description="share of sessions made by known prospects (assumed)")
     hot_share: Share = Field(0.05, description="share of prospects with buying intent (assumed)")
     mean_devices: float = Field(1.6, ge=1.0, description="mean cookies per prospect (assumed)")
+    lifecycle_shares: dict[str, Annotated[float, Field(ge=0.0)]] = Field(
+        default_factory=lambda: {"new": 0.5, "engaged": 0.35, "customer": 0.15},
+        description="prospects' lifecycle_stage attribute, stage -> share (assumed)")
     pages_per_session: float = Field(5.0, ge=1.0, description="mean page views per session (assumed)")
     think_time: PositiveDuration = Field(30.0, description="mean gap between two page views (assumed)")
     pricing_prob: Share = Field(0.05, description="P(page = pricing) for an ordinary visitor (assumed)")
@@ -175,6 +178,8 @@ class Segment(Model):
     lookback: PositiveDuration = Field(7 * 86400.0, description="history the condition reads")
     refresh: PositiveDuration = Field(12 * 3600.0, description="12h or 24h standard, 1h or 4h rapid (doc)")
     first_refresh: Duration = Field(0.0, ge=0.0, description="time of the first scheduled publish after t = 0")
+    profile_filter: str = Field("", description="condition on profile attributes (lifecycle_stage, known), "
+                                                "e.g. \"lifecycle_stage == 'new'\"")
     publish_time: Latency = Field(default_factory=lambda: latency(900.0, 2700.0),
                                   description="job duration from snapshot to published membership (assumed)")
 
@@ -183,7 +188,13 @@ class Segment(Model):
         from sim.domain.events import PAGES
         from sim.domain.segments import check_refresh
 
+        from sim.domain.filters import compile_filter
+
         check_refresh(self.refresh)
+        unknown = compile_filter(self.profile_filter).fields - {"lifecycle_stage", "known"}
+        if unknown:
+            raise ValueError(f"profile_filter uses unknown attributes {', '.join(sorted(unknown))}; "
+                             "allowed: lifecycle_stage, known")
         if self.page not in PAGES:
             raise ValueError(f"page {self.page!r} unknown; allowed: {', '.join(PAGES)}")
         return self

@@ -77,3 +77,15 @@ def test_intents_account_for_every_intent():
     caught = frame[frame.status == "caught"]
     assert (caught.time_to_action >= 0).all() and np.isfinite(caught.time_to_action).all()
     assert r.to_dict()["intents"]["intents"] == s["intents"]
+
+
+def test_segments_can_filter_on_profile_attributes():
+    seg = {**SEG, "profile_filter": "lifecycle_stage == 'new' and known == 'true'"}
+    base = {"segmentation.segments": [seg], "data_actions.triggers": ["segment"]}
+    new = twin(**base, **{"visitors.lifecycle_shares": {"new": 1.0}})
+    assert new.counts["segments"]["s"]["entries"] == 1
+    customer = twin(**base, **{"visitors.lifecycle_shares": {"customer": 1.0}})
+    assert customer.counts["segments"]["s"]["entries"] == 0
+    assert customer.counts["data_actions"]["firings_received"] == 0
+    with pytest.raises(ScenarioError, match="profile_filter uses unknown attributes plan; allowed: lifecycle_stage"):
+        load(DEFAULT, {"segmentation.segments": [{**SEG, "profile_filter": "plan == 'pro'"}]})
