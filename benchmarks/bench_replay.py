@@ -3,6 +3,8 @@ window engine alone.
 
 Run by hand:  python benchmarks/bench_replay.py [--events 1000000]
 
+Replay times are the best of three runs.
+
 The log is synthetic: one day of events over events/20 profiles, five pages, three countries.
 """
 
@@ -46,9 +48,11 @@ def main() -> None:
         df = make_log(args.events, log)
         for label, raw in (("count tumbling", COUNT), ("count sliding", SLIDING), ("sum tumbling", SUM)):
             spec = parse_insight(raw)
-            t0 = time.perf_counter()
-            res = replay([spec], log, Path(tmp) / "firings.csv")
-            wall = time.perf_counter() - t0
+            wall = float("inf")
+            for _ in range(3):  # best of three: the first pass also warms the page cache
+                t0 = time.perf_counter()
+                res = replay([spec], log, Path(tmp) / "firings.csv")
+                wall = min(wall, time.perf_counter() - t0)
             cols = {c: df[c].astype(str).to_numpy(dtype=object) for c in ("page",)}
             match = spec.compiled_filter.mask(cols, len(df))
             engine = InsightEngine(spec.engine_definition())
