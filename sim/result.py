@@ -18,9 +18,11 @@ import pandas as pd
 
 from sim.core.ledger import DELIVERED, Conservation, Ledger
 
-CROSS = {"click->notification": ("platform_event", "notification"), "click->ack": ("webhook", "ack")}
-ORIGIN_KIND = "click"
-ORIGIN_STAGE = "click"
+# key -> (kind, stage, origin kind, origin stage): the origin is found through the parent ids
+CROSS = {"click->notification": ("flow", "notification", "click", "click"),
+         "click->ack": ("webhook", "ack", "click", "click"),
+         "publish->flow_start": ("flow", "flow_start", "platform_event", "publish")}
+SUBSCRIBER_PREFIXES = ("apex:", "pubsub:")  # each gets "click-><kind>" (click to processed)
 # actor -> (kind, stage) whose stamps count the messages leaving it; None stage = delivered
 THROUGHPUT = {
     "ingestion": [("click", "ingest")],
@@ -29,7 +31,7 @@ THROUGHPUT = {
     "insights": [("click", "insight")],
     "data_actions": [("platform_event", "action"), ("webhook", "action")],
     "event_bus": [("platform_event", "publish")],
-    "crm": [("platform_event", None)],
+    "crm": [("flow", None)],
     "webhooks": [("webhook", "ack")],
 }
 
@@ -69,12 +71,31 @@ class RunResult:
             keys += [f"{a}->{b}" for a, b in zip(stages, stages[1:])]
             if len(stages) > 2:
                 keys.append(f"{stages[0]}->{stages[-1]}")
-        keys += [k for k, (kind, _) in CROSS.items() if kind in self.ledger.tables]
+        keys += [k for k, (kind, *_) in self.cross().items() if kind in self.ledger.tables]
         return keys
 
+    def cross(self) -> dict[str, tuple[str, str, str, str]]:
+        """The cross-kind latency keys of this run (fixed ones plus one per extra subscriber)."""
+        out = dict(CROSS)
+        for kind in self.ledger.tables:
+            if kind.startswith(SUBSCRIBER_PREFIXES):
+                out[f"click->{kind}"] = (kind, "processed", "click", "click")
+        return out
+
+    def _origin(self, kind: str, ids: np.ndarray, origin_kind: str) -> np.ndarray:
+        """The ids of ``origin_kind`` ancestors of messages ``ids`` of ``kind`` (−1 if none)."""
+        while kind != origin_kind:
+            table = self.ledger.table(kind)
+            ids = np.where(ids >= 0, table.parent[np.maximum(ids, 0)], -1)
+            kind = table.parent_kind
+            if kind is None:
+                return np.full(len(ids), -1)
+        return ids
+
     def kind_of(self, key: str) -> str:
-        if key in CROSS:
-            return CROSS[key][0]
+        cross = self.cross()
+        if key in cross:
+            return cross[key][0]
         a, b = key.split("->")
         for kind, table in self.ledger.tables.items():
             if a in table.stages and b in table.stages:
@@ -86,12 +107,13 @@ class RunResult:
         if key in self._latency_cache:
             return self._latency_cache[key]
         h = self.horizon_s
-        if key in CROSS:
-            kind, stage = CROSS[key]
+        cross = self.cross()
+        if key in cross:
+            kind, stage, origin_kind, origin_stage = cross[key]
             end = self.ledger.stage_times(kind, stage, h)
-            parent = self.ledger.table(kind).parent[: len(end)]
-            ok = np.isfinite(end) & (parent >= 0)
-            start = self.ledger.stage_times(ORIGIN_KIND, ORIGIN_STAGE, h)[parent[ok]]
+            origin = self._origin(kind, np.arange(len(end)), origin_kind)
+            ok = np.isfinite(end) & (origin >= 0)
+            start = self.ledger.stage_times(origin_kind, origin_stage, h)[origin[ok]]
             values = end[ok] - start
         else:
             kind = self.kind_of(key)
@@ -114,8 +136,10 @@ class RunResult:
 
     def throughput(self) -> dict[str, float]:
         """Messages per second leaving each actor over the horizon."""
-        return {actor: sum(self._passed(k, s) for k, s in spec) / self.horizon_s
-                for actor, spec in THROUGHPUT.items()}
+        spec = dict(THROUGHPUT)
+        spec.update({kind: [(kind, "processed")] for kind in self.ledger.tables if kind.startswith(SUBSCRIBER_PREFIXES)})
+        return {actor: sum(self._passed(k, s) for k, s in kinds) / self.horizon_s
+                for actor, kinds in spec.items()}
 
     def stage_throughput(self, kind: str) -> dict[str, float]:
         table = self.ledger.table(kind)

@@ -16,6 +16,7 @@ import simpy
 
 from sim.core.ledger import Ledger
 from sim.core.rng import RandomStreams
+from sim.domain.faults import FaultSchedule
 from sim.scenario.models import Scenario
 
 
@@ -29,6 +30,7 @@ class RunContext:
     scenario: Scenario
     horizon: float
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    faults: FaultSchedule = field(default_factory=FaultSchedule)
 
     def at(self, t: float, callback, *args) -> None:
         """Call ``callback(*args)`` at simulation time ``t`` (>= now)."""

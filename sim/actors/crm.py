@@ -1,13 +1,17 @@
-"""The CRM subscriber: a platform-event-triggered Flow in Sales Cloud.
+"""The CRM subscriber: a platform-event-triggered Flow in Sales Cloud (message kind ``flow``).
 
 The Flow takes up to ``batch_size`` available events at a time (in replay order), up to
 ``concurrency`` batches at once, each in its own transaction as the Automated Process user. A batch
 of ``n`` events with ``k`` tasks created takes ``(batch_overhead + n * owner_lookup + k *
-(task_insert + notification)) * noise`` seconds. Its events leave ``flow_start`` when the batch
-starts; on commit the Tasks exist, and each owner's bell notification shows
-``notification_latency`` later: that is the ``notification`` stage, where the platform event is
-delivered. Events older than the bus retention when the Flow gets to them are dropped
-(``retention``).
+(task_insert + notification)) * noise * slowdown`` seconds. Its events leave ``flow_start`` when
+the batch starts; on commit the Tasks exist, and each owner's bell notification shows
+``notification_latency`` later: that is the ``notification`` stage, where the delivery ends.
+
+Faults (target ``crm``): during an ``outage`` the Flow takes nothing; events wait on the bus and
+it resumes from where it stopped when the outage ends (events that passed the bus retention
+meanwhile are lost: ``retention``). Under an ``error_rate`` fault a batch's transaction fails and
+rolls back: the interview errors, nothing is created, and the Flow does not retry, so its events
+are dropped as ``flow_error``. ``slowdown`` multiplies batch times.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from sim.core.dists import lognormal, unit_noise
 from sim.domain.crm import PricingAlertFlow
 from sim.domain.population import Population
 
+KIND = "flow"
+TARGET = "crm"
+
 
 class CrmFlow(Actor):
     name = "crm"
@@ -27,32 +34,34 @@ class CrmFlow(Actor):
     def __init__(self, ctx: RunContext, bus: EventBus, population: Population) -> None:
         super().__init__(ctx)
         self.p = ctx.scenario.crm
-        self.queue = bus.subscribe()
+        self.faults = ctx.faults
+        self.queue = bus.subscribe(KIND)
         self.retention = ctx.scenario.event_bus.retention
         self.flow = PricingAlertFlow(population.org)
         self.rng = ctx.rng("crm.flow")
+        self.rng_fail = ctx.rng("crm.faults")
         self._running: dict[int, np.ndarray] = {}
         self.hold = TimedHold()
         self.batches = 0
         self.events = 0
-        self.faults = 0
+        self.faults_count = 0
+        self.failed_batches = 0
         self.tasks = 0
         self.busy_s = 0.0
         for w in range(self.p.flow.concurrency):
             ctx.env.process(self._worker(w))
 
-    def _take(self):
-        """Available events, up to a batch, in replay order; expired ones are dropped."""
+    def _take(self) -> list:
+        """Available deliveries, up to a batch, in replay order; expired ones are dropped."""
         now = self.env.now
-        f = self.p.flow
         q = self.queue.events
         batch = []
-        while q and len(batch) < f.batch_size and q[0].available_at <= now:
-            event = q.popleft()
+        while q and len(batch) < self.p.flow.batch_size and q[0][1].available_at <= now:
+            did, event = q.popleft()
             if now - event.published_at > self.retention:
-                self.ledger.drop("platform_event", np.array([event.id]), "retention", now)
+                self.ledger.drop(KIND, np.array([did]), "retention", now)
                 continue
-            batch.append(event)
+            batch.append((did, event))
         return batch
 
     def _worker(self, w: int):
@@ -63,8 +72,13 @@ class CrmFlow(Actor):
             if not q:
                 self.queue.rearm()
                 continue
-            if q[0].available_at > env.now:
-                yield env.timeout(q[0].available_at - env.now)
+            up = self.faults.up_at(TARGET, env.now)
+            if up > env.now:
+                yield env.timeout(up - env.now)
+                continue
+            head = self.queue.head_available()
+            if head > env.now:
+                yield env.timeout(head - env.now)
                 continue
             batch = self._take()
             if not q:
@@ -72,35 +86,41 @@ class CrmFlow(Actor):
             if not batch:
                 continue
             start = env.now
-            ids = np.array([e.id for e in batch], dtype=np.int64)
-            self.ledger.stamp("platform_event", "flow_start", ids, start)
-            run = self.flow.run([e.payload for e in batch])
+            ids = np.array([d for d, _ in batch], dtype=np.int64)
+            self.ledger.stamp(KIND, "flow_start", ids, start)
+            run = self.flow.run([e.payload for _, e in batch])
             k = len(run.tasks)
             service = (f.batch_overhead + len(batch) * f.owner_lookup + k * (f.task_insert + f.notification))
-            service *= float(unit_noise(self.rng, f.service_cv))
+            service *= float(unit_noise(self.rng, f.service_cv)) * self.faults.slowdown(TARGET, start)
+            failed = self.rng_fail.random() < self.faults.error_rate(TARGET, start, 0.0)
             self._running[w] = ids
             yield env.timeout(service)
             del self._running[w]
             commit = env.now
-            self.flow.commit(run, commit)
             self.busy_s += service
             self.batches += 1
+            if failed:  # the transaction rolled back: nothing created, no retry for a Flow
+                self.failed_batches += 1
+                self.ledger.drop(KIND, ids, "flow_error", commit)
+                continue
+            self.flow.commit(run, commit)
             self.events += len(batch)
-            self.faults += run.faults
+            self.faults_count += run.faults
             self.tasks += k
             lat = self.p.notification_latency
             shown = commit + lognormal(self.rng, lat.median, lat.sigma, size=len(batch))
             notified = np.ones(len(batch), dtype=bool)
             notified[run.faulted] = False
             shown[~notified] = commit  # a faulted interview ends at commit, with no notification
-            self.ledger.stamp("platform_event", "notification", ids[notified], shown[notified])
-            self.ledger.deliver("platform_event", ids, shown)
+            self.ledger.stamp(KIND, "notification", ids[notified], shown[notified])
+            self.ledger.deliver(KIND, ids, shown)
             self.hold.add(ids, shown)
             self.hold.prune(commit)
 
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
-        return {"platform_event": list(self._running.values()) + self.hold.held(horizon)}
+        return {KIND: list(self._running.values()) + self.hold.held(horizon)}
 
     def counts(self) -> dict:
         return {"flow_batches": self.batches, "events_processed": self.events, "tasks_created": self.tasks,
-                "notifications_sent": self.tasks, "flow_faults": self.faults, "busy_s": round(self.busy_s, 6)}
+                "notifications_sent": self.tasks, "flow_faults": self.faults_count,
+                "failed_batches": self.failed_batches, "busy_s": round(self.busy_s, 6)}

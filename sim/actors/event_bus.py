@@ -1,13 +1,24 @@
-"""The Salesforce event bus for one high-volume platform event channel.
+"""The Salesforce event bus: one high-volume platform-event channel and its subscribers.
 
-A publish request is checked against the hourly publish allocation (a rolling hour: at most
-``publish_allocation_per_hour`` accepted publishes in any 3,600 s; over it the publish fails with
-``LIMIT_EXCEEDED`` and the event is dropped as ``allocation``). An accepted event is stored
-``publish_latency`` later with the next replay id (increasing, not contiguous: other channels of the
-org draw from the same sequence) and an ``EventUuid``, and becomes available to each subscriber
-``delivery_latency`` after that. The channel keeps order: an event is never available before the
-one published ahead of it. A subscriber that gets to an event older than ``retention`` finds it
-gone (``retention``).
+Publishing (kind ``platform_event``, stages ``action -> publish``):
+
+* The publishing transaction rolls back with ``transaction_failure_rate``. With ``publish_behavior:
+  after_commit`` nothing is then published (``rolled_back``); with ``immediately`` (the platform's
+  default) the event is published anyway, and the run counts it.
+* A publish is checked against the hourly publish allocation (a rolling hour; an
+  ``allocation_cut`` fault lowers it for a while). Over it the publish fails with
+  ``LIMIT_EXCEEDED``: the event is dropped (``allocation``) or, with ``on_limit_exceeded: retry``,
+  published when the rolling hour frees a slot.
+* An accepted event is stored ``publish_latency`` later, with the next replay id (increasing, not
+  contiguous: other channels of the org draw from the same sequence) and an ``EventUuid``. The
+  platform event is then *delivered* to the bus.
+
+Delivery: every subscriber gets every event as a message of its own kind (``flow``,
+``apex:<name>``, ``pubsub:<name>``; parent = the platform event), created when the event is stored
+and ``available`` ``delivery_latency`` later. The channel keeps order: an event is never
+available before the one published ahead of it. Each subscriber reads its own queue; an event that
+is older than ``retention`` when the subscriber gets to it is gone (``retention``). Deliveries to
+external subscribers (Pub/Sub API) count against the rolling-24 h delivery allocation.
 """
 
 from __future__ import annotations
@@ -20,12 +31,14 @@ import numpy as np
 from sim.actors.base import Actor, RunContext
 from sim.core.dists import lognormal
 
+HOUR_S, DAY_S = 3600.0, 86400.0
+
 
 @dataclass
 class BusEvent:
     """One stored platform event, as a subscriber receives it."""
 
-    id: int  # ledger id
+    id: int  # ledger id of the platform event
     replay_id: int
     uuid: str
     published_at: float  # seconds
@@ -34,15 +47,17 @@ class BusEvent:
 
 
 class SubscriberQueue:
-    """Events stored for one subscriber, in replay order, with a signal for new arrivals."""
+    """One subscriber's deliveries ``(delivery id, event)`` in replay order, with a wake-up signal."""
 
-    def __init__(self, env) -> None:
+    def __init__(self, env, kind: str, external: bool) -> None:
         self.env = env
-        self.events: deque[BusEvent] = deque()
+        self.kind = kind
+        self.external = external
+        self.events: deque[tuple[int, BusEvent]] = deque()
         self._signal = env.event()
 
-    def put(self, event: BusEvent) -> None:
-        self.events.append(event)
+    def put(self, did: int, event: BusEvent) -> None:
+        self.events.append((did, event))
         if not self._signal.triggered:
             self._signal.succeed()
 
@@ -56,6 +71,9 @@ class SubscriberQueue:
         if self._signal.triggered:
             self._signal = self.env.event()
 
+    def head_available(self) -> float | None:
+        return self.events[0][1].available_at if self.events else None
+
 
 class EventBus(Actor):
     name = "event_bus"
@@ -63,34 +81,67 @@ class EventBus(Actor):
     def __init__(self, ctx: RunContext) -> None:
         super().__init__(ctx)
         self.p = ctx.scenario.event_bus
+        self.faults = ctx.faults
         self.rng = ctx.rng("event_bus.latency")
         self.rng_ids = ctx.rng("event_bus.ids")
+        self.rng_tx = ctx.rng("event_bus.transactions")
         self.subscribers: list[SubscriberQueue] = []
         self._window: deque[float] = deque()
+        self._deliveries: deque[tuple[float, int]] = deque()  # (time, count) to external subscribers
+        self._delivered_24h = 0
         self._in_publish: dict[int, float] = {}
+        self._retrying: dict[int, dict] = {}
         self._last_available = 0.0
         self.replay_id = int(self.rng_ids.integers(1_000_000, 9_000_000))
         self.published = 0
         self.limit_exceeded = 0
-        self.allocation_series: list[tuple[float, int]] = []
+        self.retried_publishes = 0
+        self.rolled_back = 0
+        self.published_after_rollback = 0
+        self.peak_allocation = 0
+        self.delivery_limited = 0
 
-    def subscribe(self) -> SubscriberQueue:
-        queue = SubscriberQueue(self.env)
+    def subscribe(self, kind: str, external: bool = False) -> SubscriberQueue:
+        queue = SubscriberQueue(self.env, kind, external)
         self.subscribers.append(queue)
         return queue
+
+    # -- publishing ------------------------------------------------------------------------
+    def allocation_at(self, t: float) -> int:
+        return self.faults.allocation("event_bus", t, self.p.publish_allocation_per_hour)
 
     def publish(self, mid: int, payload: dict) -> None:
         """A publish request for ledger message ``mid`` arrives now."""
         now = self.env.now
+        if self.rng_tx.random() < self.p.transaction_failure_rate:
+            if self.p.publish_behavior == "after_commit":
+                self.rolled_back += 1
+                self.ledger.drop("platform_event", np.array([mid]), "rolled_back", now)
+                return
+            self.published_after_rollback += 1
+        self._try_publish(mid, payload)
+
+    def _try_publish(self, mid: int, payload: dict) -> None:
+        now = self.env.now
+        self._retrying.pop(mid, None)
         window = self._window
-        while window and window[0] <= now - 3600.0:
+        while window and window[0] <= now - HOUR_S:
             window.popleft()
-        if len(window) >= self.p.publish_allocation_per_hour:
+        if len(window) >= self.allocation_at(now):
             self.limit_exceeded += 1
-            self.ledger.drop("platform_event", np.array([mid]), "allocation", now)
+            if self.p.on_limit_exceeded == "drop":
+                self.ledger.drop("platform_event", np.array([mid]), "allocation", now)
+                return
+            self.retried_publishes += 1
+            self._retrying[mid] = payload
+            # try again when the oldest publish leaves the rolling hour or an allocation cut ends
+            candidates = [window[0] + HOUR_S] if window else []
+            candidates += [c for c in self.faults.changes("event_bus") if c > now][:1]
+            self.ctx.at(min(candidates, default=now + HOUR_S), self._try_publish, mid, payload)
             return
         window.append(now)
-        self.allocation_series.append((now, len(window)))
+        self.peak_allocation = max(self.peak_allocation, len(window))
+        self.ctx.sample("publish_allocation_used", now, len(window))
         stored = now + float(lognormal(self.rng, self.p.publish_latency.median, self.p.publish_latency.sigma))
         self._in_publish[mid] = stored
         self.ctx.at(stored, self._store, mid, payload)
@@ -104,17 +155,51 @@ class EventBus(Actor):
         delay = float(lognormal(self.rng, self.p.delivery_latency.median, self.p.delivery_latency.sigma))
         available = max(now + delay, self._last_available)
         self._last_available = available
-        self.ledger.stamp("platform_event", "publish", np.array([mid]), now)
+        ids = np.array([mid])
+        self.ledger.stamp("platform_event", "publish", ids, now)
+        self.ledger.deliver("platform_event", ids, now)
         self.published += 1
         event = BusEvent(mid, self.replay_id, uuid, now, available, payload)
         for queue in self.subscribers:
-            queue.put(event)
+            did = self.ledger.create(queue.kind, now, parent=mid)
+            self.ledger.stamp(queue.kind, "available", did, available)
+            queue.put(int(did[0]), event)
 
+    # -- delivery allocation (external subscribers) ------------------------------------------
+    def take_deliveries(self, n: int, now: float) -> int:
+        """Reserve up to ``n`` deliveries to an external subscriber now; returns how many fit in
+        the rolling-24 h delivery allocation."""
+        while self._deliveries and self._deliveries[0][0] <= now - DAY_S:
+            self._delivered_24h -= self._deliveries.popleft()[1]
+        room = max(self.p.delivery_allocation_per_day - self._delivered_24h, 0)
+        k = min(n, room)
+        if k < n:
+            self.delivery_limited += 1
+        if k:
+            self._deliveries.append((now, k))
+            self._delivered_24h += k
+            self.ctx.sample("delivery_allocation_used", now, self._delivered_24h)
+        return k
+
+    def deliveries_free_at(self, now: float) -> float:
+        """When the rolling-24 h delivery window next frees some allocation."""
+        return self._deliveries[0][0] + DAY_S if self._deliveries else now
+
+    # -- accounting --------------------------------------------------------------------------
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
-        waiting = [e.id for q in self.subscribers for e in q.events]
-        return {"platform_event": [np.array(list(self._in_publish) + waiting, dtype=np.int64)]}
+        out: dict[str, list[np.ndarray]] = {
+            "platform_event": [np.array(list(self._in_publish) + list(self._retrying), dtype=np.int64)]}
+        for q in self.subscribers:
+            out.setdefault(q.kind, []).append(np.array([d for d, _ in q.events], dtype=np.int64))
+        return out
+
+    def backlog(self) -> dict[str, int]:
+        """Deliveries waiting on the bus, per subscriber."""
+        return {q.kind: len(q.events) for q in self.subscribers}
 
     def counts(self) -> dict:
-        peak = max((c for _, c in self.allocation_series), default=0)
         return {"published": self.published, "limit_exceeded": self.limit_exceeded,
-                "allocation_peak_per_hour": peak, "last_replay_id": self.replay_id}
+                "retried_publishes": self.retried_publishes, "rolled_back": self.rolled_back,
+                "published_after_rollback": self.published_after_rollback,
+                "allocation_peak_per_hour": self.peak_allocation, "delivery_allocation_limited": self.delivery_limited,
+                "last_replay_id": self.replay_id, "subscribers": [q.kind for q in self.subscribers]}

@@ -9,6 +9,12 @@ long and tries again without using up an attempt), fails ``error_rate`` of attem
 an answer slower than ``timeout`` is a failure for the client although the endpoint did process the
 request (so a later success is a duplicate, which the receiver detects by the idempotency key).
 When the schedule is used up the message goes to the dead-letter list (``dead_letter``).
+
+``retry_policy: exponential`` replaces the schedule with ``base × factor^k`` (capped at
+``max_delay``) times a jitter drawn uniformly in ``[1 − jitter, 1]``. An endpoint that has failed
+every attempt for ``disable_after`` (Svix: 5 days) is disabled: its pending and later messages are
+dropped (``endpoint_disabled``). Faults (target ``webhooks``): an ``outage`` refuses connections
+(the attempt fails at once), ``error_rate`` raises the 5xx share, ``slowdown`` multiplies latency.
 """
 
 from __future__ import annotations
@@ -36,13 +42,29 @@ class WebhookSender(Actor):
         self.pending = IdSet()
         self.received: dict[str, int] = {}  # idempotency key -> times processed by the endpoint
         self.dead_letters: list[dict] = []
-        self.attempts = self.http_429 = self.errors = self.timeouts = self.acks = 0
+        self.attempts = self.http_429 = self.errors = self.timeouts = self.acks = self.refused = 0
         self.last_request: dict | None = None
+        self.faults = ctx.faults
+        self.failing_since: float | None = None
+        self.disabled_at: float | None = None
+        self.rng_retry = ctx.rng("webhooks.retry")
+
+    def delays(self) -> list[float]:
+        """Delay before each attempt of one message (seconds)."""
+        p = self.p
+        if p.retry_policy == "schedule":
+            return list(p.retry_schedule)
+        e = p.exponential
+        jitter = self.rng_retry.uniform(1.0 - e.jitter, 1.0, size=max(e.attempts - 1, 0))
+        return [0.0] + [min(e.base * e.factor ** k, e.max_delay) * float(j) for k, j in enumerate(jitter)]
 
     def post(self, mid: int, payload: dict) -> None:
         now = self.env.now
         if self.key is None:
             self.ledger.drop("webhook", np.array([mid]), "no_signing_key", now)
+            return
+        if self.disabled_at is not None:
+            self.ledger.drop("webhook", np.array([mid]), "endpoint_disabled", now)
             return
         body = webhook_body([payload], iso_time(now, self.start_epoch))
         headers = {"content-type": "application/json", "x-signature": sign(body, self.key),
@@ -54,44 +76,61 @@ class WebhookSender(Actor):
     def _deliver(self, mid: int, idem: str):
         env, p = self.env, self.p
         ep = p.endpoint
+        schedule = self.delays()
         attempt = 0
         first = True
-        if p.retry_schedule[0] > 0:
-            yield env.timeout(p.retry_schedule[0])
-        while attempt < len(p.retry_schedule):
+        if schedule[0] > 0:
+            yield env.timeout(schedule[0])
+        while attempt < len(schedule):
+            if self.disabled_at is not None:
+                self._drop(mid, "endpoint_disabled")
+                return
             wait = self.limiter.admit(env.now)
             if first:
                 self.ledger.stamp("webhook", "post", np.array([mid]), env.now)
                 first = False
             self.attempts += 1
-            if wait > 0:
+            if self.faults.down("webhooks", env.now):  # connection refused
+                self.refused += 1
+                failed = True
+            elif wait > 0:
                 self.http_429 += 1
                 yield env.timeout(math.ceil(wait))  # Retry-After is whole seconds
                 continue
-            latency = float(lognormal(self.rng, ep.latency.median, ep.latency.sigma))
-            failed = self.rng.random() < ep.error_rate
-            if failed:
-                self.errors += 1
-                yield env.timeout(min(latency, p.timeout))
-            elif latency > p.timeout:
-                self.timeouts += 1
-                self.received[idem] = self.received.get(idem, 0) + 1
-                yield env.timeout(p.timeout)
-                failed = True
             else:
-                self.received[idem] = self.received.get(idem, 0) + 1
-                yield env.timeout(latency)
+                latency = float(lognormal(self.rng, ep.latency.median, ep.latency.sigma))
+                latency *= self.faults.slowdown("webhooks", env.now)
+                failed = self.rng.random() < self.faults.error_rate("webhooks", env.now, ep.error_rate)
+                if failed:
+                    self.errors += 1
+                    yield env.timeout(min(latency, p.timeout))
+                elif latency > p.timeout:
+                    self.timeouts += 1
+                    self.received[idem] = self.received.get(idem, 0) + 1
+                    yield env.timeout(p.timeout)
+                    failed = True
+                else:
+                    self.received[idem] = self.received.get(idem, 0) + 1
+                    yield env.timeout(latency)
             if not failed:
+                self.failing_since = None
                 self.acks += 1
                 self.ledger.stamp("webhook", "ack", np.array([mid]), env.now)
                 self.ledger.deliver("webhook", np.array([mid]), env.now)
                 self.pending.remove(mid)
                 return
+            if self.failing_since is None:
+                self.failing_since = env.now
+            elif env.now - self.failing_since >= p.disable_after and self.disabled_at is None:
+                self.disabled_at = env.now
             attempt += 1
-            if attempt < len(p.retry_schedule):
-                yield env.timeout(p.retry_schedule[attempt])
+            if attempt < len(schedule):
+                yield env.timeout(schedule[attempt])
         self.dead_letters.append({"id": mid, "idempotency_key": idem, "at": env.now})
-        self.ledger.drop("webhook", np.array([mid]), "dead_letter", env.now)
+        self._drop(mid, "dead_letter")
+
+    def _drop(self, mid: int, reason: str) -> None:
+        self.ledger.drop("webhook", np.array([mid]), reason, self.env.now)
         self.pending.remove(mid)
 
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
@@ -100,5 +139,6 @@ class WebhookSender(Actor):
     def counts(self) -> dict:
         duplicates = sum(c - 1 for c in self.received.values() if c > 1)
         return {"attempts": self.attempts, "http_429": self.http_429, "errors_5xx": self.errors,
-                "timeouts": self.timeouts, "acknowledged": self.acks, "dead_letters": len(self.dead_letters),
-                "receiver_duplicates": duplicates}
+                "timeouts": self.timeouts, "connection_refused": self.refused, "acknowledged": self.acks,
+                "dead_letters": len(self.dead_letters), "receiver_duplicates": duplicates,
+                "disabled_at_s": self.disabled_at}

@@ -42,10 +42,11 @@ class ConservationError(RuntimeError):
 class KindTable:
     """Columnar records of one message kind. Grows by doubling; ids are row numbers."""
 
-    def __init__(self, kind: str, stages: list[str], capacity: int = 1024) -> None:
+    def __init__(self, kind: str, stages: list[str], capacity: int = 1024, parent_kind: str | None = None) -> None:
         if len(set(stages)) != len(stages) or not stages:
             raise LedgerError(f"kind {kind!r}: stages must be distinct and non-empty")
         self.kind = kind
+        self.parent_kind = parent_kind  # the kind a message's ``parent`` id refers to
         self.stages = list(stages)
         self.n = 0
         self._cap = capacity
@@ -112,11 +113,12 @@ class Ledger:
         self._reason_code: dict[str, int] = {}
 
     # -- declaration -------------------------------------------------------------------------
-    def register(self, kind: str, stages: list[str]) -> KindTable:
-        """Declare a kind and its stages in path order; the first stage is its creation."""
+    def register(self, kind: str, stages: list[str], parent_kind: str | None = None) -> KindTable:
+        """Declare a kind and its stages in path order; the first stage is its creation.
+        ``parent_kind`` is the kind of the messages its ``parent`` ids point to."""
         if kind in self.tables:
             raise LedgerError(f"kind {kind!r} registered twice")
-        table = KindTable(kind, stages)
+        table = KindTable(kind, stages, parent_kind=parent_kind)
         self.tables[kind] = table
         return table
 

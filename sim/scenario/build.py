@@ -1,22 +1,27 @@
 """From a scenario to wired actors: the B2B Data Action pipeline of seed 000.
 
-    visitors -> IngestionAPI -> Lakehouse -> IdentityService -> InsightActor -> DataActionService
-        -> EventBus -> CrmFlow                      (platform_event messages)
-        -> WebhookSender                            (webhook messages)
+    visitors -> IngestionAPI -> Lakehouse -> IdentityService -> InsightActor (+ SegmentActor)
+        -> DataActionService -> EventBus -> CrmFlow, Apex triggers, Pub/Sub clients
+                             -> WebhookSender
 
-Message kinds and their stages (path order; the first is creation):
+Message kinds and their stages (path order; the first is creation), with the kind their parent
+ids point to:
 
 * ``click``: click, ingest, lakehouse, identity, insight
-* ``platform_event``: action, publish, flow_start, notification
-* ``webhook``: action, post, ack
+* ``platform_event`` (parent: click): action, publish
+* ``flow`` (parent: platform_event), the Flow's copy of an event: available, flow_start, notification
+* ``apex:<name>`` (parent: platform_event): available, run_start, processed
+* ``pubsub:<name>`` (parent: platform_event): available, fetched, processed
+* ``webhook`` (parent: click): action, post, ack
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import simpy
 
+from sim.actors.apex import ApexTrigger
 from sim.actors.base import Actor, RunContext
 from sim.actors.crm import CrmFlow
 from sim.actors.data_actions import DataActionService
@@ -26,20 +31,25 @@ from sim.actors.ingestion import IngestionAPI
 from sim.actors.insights import InsightActor
 from sim.actors.intent_views import IntentViews
 from sim.actors.lakehouse import Lakehouse
+from sim.actors.pubsub import PubSubClient
 from sim.actors.segments import SegmentActor
 from sim.actors.visitors import WebVisitors
 from sim.actors.webhooks import WebhookSender
 from sim.core.ledger import Ledger
 from sim.core.rng import RandomStreams
 from sim.domain.events import PAGE_CODE
+from sim.domain.faults import Fault, FaultSchedule
 from sim.domain.population import Population, build_population
 from sim.scenario.models import Scenario
 
-KINDS = {
-    "click": ["click", "ingest", "lakehouse", "identity", "insight"],
-    "platform_event": ["action", "publish", "flow_start", "notification"],
-    "webhook": ["action", "post", "ack"],
+KINDS = {  # kind -> (stages, parent kind)
+    "click": (["click", "ingest", "lakehouse", "identity", "insight"], None),
+    "platform_event": (["action", "publish"], "click"),
+    "flow": (["available", "flow_start", "notification"], "platform_event"),
+    "webhook": (["action", "post", "ack"], "click"),
 }
+APEX_STAGES = ["available", "run_start", "processed"]
+PUBSUB_STAGES = ["available", "fetched", "processed"]
 
 
 @dataclass
@@ -55,15 +65,18 @@ class Pipeline:
     insights: InsightActor
     data_actions: DataActionService
     event_bus: EventBus
-    crm: CrmFlow
+    crm: CrmFlow | None
     webhooks: WebhookSender | None
     segments: SegmentActor | None = None
     intent_views: IntentViews | None = None
+    apex: list[ApexTrigger] = field(default_factory=list)
+    pubsub: list[PubSubClient] = field(default_factory=list)
 
     @property
     def actors(self) -> list[Actor]:
         return [a for a in (self.visitors, self.ingestion, self.lakehouse, self.identity, self.insights,
-                            self.segments, self.data_actions, self.event_bus, self.crm, self.webhooks)
+                            self.segments, self.data_actions, self.event_bus, self.crm, *self.apex, *self.pubsub,
+                            self.webhooks)
                 if a is not None]
 
 
@@ -81,10 +94,17 @@ def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
     """
     env = simpy.Environment()
     ledger = Ledger()
-    for kind, stages in KINDS.items():
-        ledger.register(kind, stages)
+    for kind, (stages, parent) in KINDS.items():
+        ledger.register(kind, stages, parent)
+    subs = scenario.subscribers
+    for spec in subs.apex:
+        ledger.register(f"apex:{spec.name}", APEX_STAGES, "platform_event")
+    for spec in subs.pubsub:
+        ledger.register(f"pubsub:{spec.name}", PUBSUB_STAGES, "platform_event")
     rng = RandomStreams(seed)
-    ctx = RunContext(env, ledger, rng, scenario, scenario.horizon)
+    faults = FaultSchedule([Fault(f.target, f.kind, f.start, f.duration, f.rate, f.factor, f.allocation)
+                            for f in scenario.faults])
+    ctx = RunContext(env, ledger, rng, scenario, scenario.horizon, faults=faults)
     v = scenario.visitors
     population = build_population(rng("population"), prospects=v.prospects, anonymous=v.anonymous,
                                   accounts=v.accounts, sales_reps=v.sales_reps, hot_share=v.hot_share,
@@ -97,7 +117,9 @@ def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
     else:
         source = visitors
     bus = EventBus(ctx)
-    crm = CrmFlow(ctx, bus, population)
+    crm = CrmFlow(ctx, bus, population) if scenario.crm.enabled else None
+    apex = [ApexTrigger(ctx, bus, spec) for spec in subs.apex]
+    pubsub = [PubSubClient(ctx, bus, spec) for spec in subs.pubsub]
     targets = scenario.data_actions.targets
     webhooks = WebhookSender(ctx) if "webhook" in targets else None
     identity = IdentityService(ctx, population, forward=None)  # type: ignore[arg-type]
@@ -123,4 +145,4 @@ def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
     intent_views = IntentViews(population.n_prospects, PAGE_CODE[scenario.insights.page])
     ingestion.observers.append(intent_views)
     return Pipeline(ctx, population, source, ingestion, lakehouse, identity, insights, data_actions, bus,
-                    crm, webhooks, segments, intent_views)
+                    crm, webhooks, segments, intent_views, apex, pubsub)

@@ -234,6 +234,14 @@ class EventBus(Model):
                                      description="publish request to stored on the bus (assumed)")
     delivery_latency: Latency = Field(default_factory=lambda: latency(0.2, 1.0),
                                       description="stored to available to a subscriber (assumed)")
+    on_limit_exceeded: Literal["drop", "retry"] = Field(
+        "drop", description="LIMIT_EXCEEDED: drop the event, or retry when the rolling hour frees a slot")
+    publish_behavior: Literal["immediately", "after_commit"] = Field(
+        "immediately", description="Publish Immediately sends even if the transaction fails (doc default)")
+    transaction_failure_rate: Share = Field(0.0, description="share of publishing transactions that roll back "
+                                                            "(assumed)")
+    delivery_allocation_per_day: int = Field(50_000, ge=0, description="deliveries per rolling 24 h to external "
+                                                                       "(Pub/Sub API) subscribers (doc)")
 
 
 class Flow(Model):
@@ -250,9 +258,75 @@ class Flow(Model):
 
 
 class Crm(Model):
+    enabled: bool = Field(True, description="the platform-event-triggered Flow subscribes to the channel")
     flow: Flow = Field(default_factory=Flow)
     notification_latency: Latency = Field(default_factory=lambda: latency(1.0, 3.0),
                                           description="commit to bell shown (assumed)")
+
+
+class ApexTrigger(Model):
+    """An Apex trigger subscribed to the channel (``apex:<name>``)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")
+    batch_size: int = Field(2000, ge=1, le=2000, description="events per run (doc: 1-2,000, default 2,000)")
+    batch_overhead: Duration = Field(0.1, description="per run (assumed)")
+    per_event: Duration = Field(0.005, description="per event (assumed)")
+    service_cv: float = Field(0.3, ge=0)
+    retryable_rate: Share = Field(0.0, description="share of runs throwing RetryableException (assumed)")
+    retry_delay: Duration = Field(1.0, description="delay before the first retry; doubles (doc: growing; "
+                                                   "values assumed)")
+    retry_delay_max: Duration = Field(60.0, description="cap of the retry delay (assumed)")
+    max_runs: int = Field(10, ge=1, description="runs of one batch before the error state (doc: 10)")
+    resume_after: Duration | None = Field(None, description="an admin resumes a trigger in error state after "
+                                                            "this long (none: it stays stopped)")
+    resume_checkpoint: bool = Field(False, description="setResumeCheckpoint after each event: the failed "
+                                                       "batch is delivered again on resume (doc)")
+    partitions: int = Field(1, ge=1, le=10, description="parallel subscriptions (doc: parallel "
+                                                          "subscriptions); order holds per partition")
+    partition_key: str = Field("ContactId__c", description="payload field hashed to a partition")
+
+
+class PubSubClient(Model):
+    """An external Pub/Sub API client (``pubsub:<name>``): pulls, counts against delivery allocation."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")
+    fetch_size: int = Field(100, ge=1, le=100, description="events per fetch (doc: at most 100)")
+    fetch_latency: Duration = Field(0.2, description="round trip of one fetch (assumed)")
+    per_event: Duration = Field(0.002, description="client processing per event (assumed)")
+
+
+class Subscribers(Model):
+    """Subscribers of the channel besides the CRM Flow; each gets every event."""
+
+    apex: list[ApexTrigger] = Field(default_factory=list)
+    pubsub: list[PubSubClient] = Field(default_factory=list)
+
+
+class FaultSpec(Model):
+    """A fault applied at simulated times (see :mod:`sim.domain.faults`)."""
+
+    target: str = Field(description="crm, webhooks, event_bus, apex:<name>, pubsub:<name>")
+    kind: Literal["outage", "error_rate", "slowdown", "allocation_cut"]
+    start: Duration = Field(ge=0.0)
+    duration: PositiveDuration
+    rate: Share | None = Field(None, description="error_rate: failure probability")
+    factor: float | None = Field(None, gt=0, description="slowdown: service-time multiplier")
+    allocation: int | None = Field(None, ge=0, description="allocation_cut: publishes per hour")
+
+    @model_validator(mode="after")
+    def _params(self) -> "FaultSpec":
+        need = {"error_rate": "rate", "slowdown": "factor", "allocation_cut": "allocation"}.get(self.kind)
+        given = [k for k in ("rate", "factor", "allocation") if getattr(self, k) is not None]
+        if need and given != [need]:
+            raise ValueError(f"a {self.kind} fault takes {need} (and only that)")
+        if not need and given:
+            raise ValueError(f"an outage takes no {', '.join(given)}")
+        allowed = {"allocation_cut": ("event_bus",)}.get(self.kind)
+        if allowed and self.target not in allowed:
+            raise ValueError(f"{self.kind} applies to event_bus, not {self.target}")
+        if self.target == "event_bus" and self.kind != "allocation_cut":
+            raise ValueError("the event_bus takes allocation_cut faults only")
+        return self
 
 
 class Endpoint(Model):
@@ -262,6 +336,16 @@ class Endpoint(Model):
     error_rate: Share = Field(0.01, description="share of attempts answered 5xx (assumed)")
     rate_limit_per_s: float = Field(1.0, gt=0, description="Slack: ~1 message/s per channel (doc)")
     burst: int = Field(1, ge=1, description="requests allowed at once (assumed)")
+
+
+class ExponentialRetry(Model):
+    """Exponential back-off with full jitter: attempt k waits uniform(1 - jitter, 1) x base x factor^k."""
+
+    attempts: int = Field(8, ge=1)
+    base: PositiveDuration = Field(5.0)
+    factor: float = Field(2.0, ge=1.0)
+    max_delay: PositiveDuration = Field(36000.0)
+    jitter: Share = Field(0.5)
 
 
 class Webhooks(Model):
@@ -274,6 +358,11 @@ class Webhooks(Model):
         [0, 5, 300, 1800, 7200, 18000, 36000, 36000], min_length=1,
         description="delay before each attempt (doc: Svix 0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h)")
     endpoint: Endpoint = Field(default_factory=Endpoint)
+    retry_policy: Literal["schedule", "exponential"] = Field(
+        "schedule", description="schedule: retry_schedule; exponential: base x factor^k with jitter")
+    exponential: ExponentialRetry = Field(default_factory=lambda: ExponentialRetry())
+    disable_after: PositiveDuration = Field(5 * 86400.0, description="an endpoint failing this long is disabled "
+                                                                     "(doc: Svix 5 days)")
 
 
 class Scenario(Model):
@@ -294,10 +383,26 @@ class Scenario(Model):
     crm: Crm = Field(default_factory=Crm)
     webhooks: Webhooks = Field(default_factory=Webhooks)
     segmentation: Segmentation = Field(default_factory=Segmentation)
+    subscribers: Subscribers = Field(default_factory=Subscribers)
+    faults: list[FaultSpec] = Field(default_factory=list)
     catch_within: PositiveDuration = Field(48 * 3600.0, description="an intent acted on later than this counts as "
                                                                     "missed (comparisons)")
     variants: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="named designs to compare on the same traffic: dotted overrides")
+
+    @model_validator(mode="after")
+    def _fault_targets(self) -> "Scenario":
+        targets = {"crm", "webhooks", "event_bus"} | {f"apex:{a.name}" for a in self.subscribers.apex} | \
+            {f"pubsub:{c.name}" for c in self.subscribers.pubsub}
+        for i, f in enumerate(self.faults):
+            if f.target not in targets:
+                raise ValueError(f"faults.{i}.target {f.target!r} is not an actor of this scenario; allowed: "
+                                 f"{', '.join(sorted(targets))}")
+        names = [a.name for a in self.subscribers.apex] + [c.name for c in self.subscribers.pubsub]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"subscriber names must differ; repeated: {', '.join(dup)}")
+        return self
 
     @model_validator(mode="after")
     def _start_is_time(self) -> "Scenario":

@@ -1,0 +1,162 @@
+"""An Apex trigger subscribed to the channel (message kind ``apex:<name>``).
+
+The trigger runs on batches of up to ``batch_size`` available events in replay order. With
+``partitions`` > 1 it runs as parallel subscriptions: each event goes to the partition given by a
+stable hash of its ``partition_key`` payload field, and order holds within a partition. A run takes
+``(batch_overhead + n * per_event) * noise * slowdown`` seconds; deliveries leave ``run_start``
+when their batch first starts and ``processed`` when it succeeds.
+
+A run throws ``EventBus.RetryableException`` with probability ``retryable_rate`` (raised by an
+``error_rate`` fault). The whole batch is then delivered again, in order, after a growing delay
+(``retry_delay``, doubling, capped at ``retry_delay_max``). After ``max_runs`` failed runs the
+trigger enters the **error state** and stops. The failed batch is lost (``trigger_error_state``),
+unless ``resume_checkpoint`` is set, in which case it is delivered again on resume. Events
+published while the trigger is in error are not sent to it (``trigger_error_state``). If
+``resume_after`` is set, an admin resumes the trigger that long after it failed; events that
+were waiting from before the error are then processed (if still within the retention).
+
+During an ``outage`` fault the trigger's subscription is suspended; it resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+
+import numpy as np
+
+from sim.actors.base import Actor, RunContext
+from sim.actors.event_bus import EventBus
+from sim.core.dists import unit_noise
+
+
+class ApexTrigger(Actor):
+    def __init__(self, ctx: RunContext, bus: EventBus, spec) -> None:
+        super().__init__(ctx)
+        self.p = spec
+        self.kind = self.target = f"apex:{spec.name}"
+        self.name = self.kind
+        self.faults = ctx.faults
+        self.retention = ctx.scenario.event_bus.retention
+        self.queue = bus.subscribe(self.kind)
+        self.rng = ctx.rng(f"apex.{spec.name}")
+        self.parts: list[deque] = [deque() for _ in range(spec.partitions)]
+        self.signals = [ctx.env.event() for _ in range(spec.partitions)]
+        self.running: dict[int, np.ndarray] = {}
+        self.kept: list[tuple[int, object]] = []  # a failed batch kept for resume (checkpoint)
+        self.error_since: float | None = None
+        self.resumes_at: float | None = None
+        self.runs = self.retries = self.batches = self.processed = self.error_states = 0
+        self.order_violations = 0
+        self._last_replay = [-1] * spec.partitions
+        ctx.env.process(self._dispatch())
+        for k in range(spec.partitions):
+            ctx.env.process(self._partition(k))
+
+    # -- routing -------------------------------------------------------------------------------
+    def partition_of(self, payload: dict) -> int:
+        key = str(payload.get(self.p.partition_key, ""))
+        return zlib.crc32(key.encode()) % self.p.partitions
+
+    def _dispatch(self):
+        """Move deliveries from the bus queue to the partitions (or drop them in error state)."""
+        env = self.env
+        while True:
+            yield self.queue.wait()
+            q = self.queue.events
+            while q:
+                did, event = q.popleft()
+                if self.error_since is not None and event.published_at >= self.error_since:
+                    self.ledger.drop(self.kind, np.array([did]), "trigger_error_state", env.now)
+                    continue
+                k = self.partition_of(event.payload)
+                self.parts[k].append((did, event))
+                if not self.signals[k].triggered:
+                    self.signals[k].succeed()
+            self.queue.rearm()
+
+    # -- a partition's subscription -----------------------------------------------------------
+    def _partition(self, k: int):
+        env, p = self.env, self.p
+        part = self.parts[k]
+        while True:
+            if not part:
+                self.signals[k] = env.event()
+                yield self.signals[k]
+                continue
+            if self.error_since is not None:  # stopped: wait for an admin, or forever
+                if self.resumes_at is None:
+                    yield env.event()  # never resumes
+                yield env.timeout(max(self.resumes_at - env.now, 0.0))
+                self._resume()
+                continue
+            up = self.faults.up_at(self.target, env.now)
+            if up > env.now:
+                yield env.timeout(up - env.now)
+                continue
+            head = part[0][1].available_at
+            if head > env.now:
+                yield env.timeout(head - env.now)
+                continue
+            batch = []
+            while part and len(batch) < p.batch_size and part[0][1].available_at <= env.now:
+                did, event = part.popleft()
+                if env.now - event.published_at > self.retention:
+                    self.ledger.drop(self.kind, np.array([did]), "retention", env.now)
+                    continue
+                batch.append((did, event))
+            if not batch:
+                continue
+            yield from self._run(k, batch)
+
+    def _run(self, k: int, batch):
+        env, p = self.env, self.p
+        ids = np.array([d for d, _ in batch], dtype=np.int64)
+        self.ledger.stamp(self.kind, "run_start", ids, env.now)
+        self.running[k] = ids
+        self.batches += 1
+        for run in range(1, p.max_runs + 1):
+            self.runs += 1
+            service = (p.batch_overhead + len(batch) * p.per_event) * float(unit_noise(self.rng, p.service_cv))
+            service *= self.faults.slowdown(self.target, env.now)
+            fails = self.rng.random() < self.faults.error_rate(self.target, env.now, p.retryable_rate)
+            yield env.timeout(service)
+            if not fails:
+                for _, event in batch:
+                    if event.replay_id < self._last_replay[k]:
+                        self.order_violations += 1
+                    self._last_replay[k] = event.replay_id
+                self.ledger.stamp(self.kind, "processed", ids, env.now)
+                self.ledger.deliver(self.kind, ids, env.now)
+                self.processed += len(batch)
+                del self.running[k]
+                return
+            if run < p.max_runs:
+                self.retries += 1
+                yield env.timeout(min(p.retry_delay * 2 ** (run - 1), p.retry_delay_max))
+        # the 10th failed run: error state
+        del self.running[k]
+        self.error_states += 1
+        self.error_since = env.now
+        self.resumes_at = None if p.resume_after is None else env.now + p.resume_after
+        if p.resume_checkpoint:
+            self.kept.extend(batch)
+        else:
+            self.ledger.drop(self.kind, ids, "trigger_error_state", env.now)
+
+    def _resume(self) -> None:
+        """An admin resumed the trigger: the checkpointed batch goes first, then what waited."""
+        self.error_since = self.resumes_at = None
+        if self.kept:
+            for did, event in sorted(self.kept, key=lambda x: x[1].replay_id, reverse=True):
+                self.parts[self.partition_of(event.payload)].appendleft((did, event))
+            self.kept = []
+
+    def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
+        waiting = [d for part in self.parts for d, _ in part] + [d for d, _ in self.kept]
+        return {self.kind: list(self.running.values()) + [np.array(waiting, dtype=np.int64)]}
+
+    def counts(self) -> dict:
+        return {"batches": self.batches, "runs": self.runs, "retries": self.retries, "processed": self.processed,
+                "error_states": self.error_states, "in_error_state": self.error_since is not None,
+                "order_violations": self.order_violations}
