@@ -46,6 +46,7 @@ class ApexTrigger(Actor):
         self.kept: list[tuple[int, object]] = []  # a failed batch kept for resume (checkpoint)
         self.error_since: float | None = None
         self.resumes_at: float | None = None
+        self.resumed = ctx.env.event()
         self.runs = self.retries = self.batches = self.processed = self.error_states = 0
         self.order_violations = 0
         self._last_replay = [-1] * spec.partitions
@@ -84,11 +85,8 @@ class ApexTrigger(Actor):
                 self.signals[k] = env.event()
                 yield self.signals[k]
                 continue
-            if self.error_since is not None:  # stopped: wait for an admin, or forever
-                if self.resumes_at is None:
-                    yield env.event()  # never resumes
-                yield env.timeout(max(self.resumes_at - env.now, 0.0))
-                self._resume()
+            if self.error_since is not None:  # stopped: wait for an admin (or forever)
+                yield self.resumed
                 continue
             up = self.faults.up_at(self.target, env.now)
             if up > env.now:
@@ -138,7 +136,10 @@ class ApexTrigger(Actor):
         del self.running[k]
         self.error_states += 1
         self.error_since = env.now
+        self.resumed = env.event()
         self.resumes_at = None if p.resume_after is None else env.now + p.resume_after
+        if self.resumes_at is not None:
+            self.ctx.at(self.resumes_at, self._resume)
         if p.resume_checkpoint:
             self.kept.extend(batch)
         else:
@@ -151,6 +152,10 @@ class ApexTrigger(Actor):
             for did, event in sorted(self.kept, key=lambda x: x[1].replay_id, reverse=True):
                 self.parts[self.partition_of(event.payload)].appendleft((did, event))
             self.kept = []
+        self.resumed.succeed()
+        for k, signal in enumerate(self.signals):
+            if self.parts[k] and not signal.triggered:
+                signal.succeed()
 
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
         waiting = [d for part in self.parts for d, _ in part] + [d for d, _ in self.kept]

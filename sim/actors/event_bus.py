@@ -125,7 +125,7 @@ class EventBus(Actor):
         now = self.env.now
         self._retrying.pop(mid, None)
         window = self._window
-        while window and window[0] <= now - HOUR_S:
+        while window and window[0] + HOUR_S <= now:
             window.popleft()
         if len(window) >= self.allocation_at(now):
             self.limit_exceeded += 1
@@ -169,7 +169,7 @@ class EventBus(Actor):
     def take_deliveries(self, n: int, now: float) -> int:
         """Reserve up to ``n`` deliveries to an external subscriber now; returns how many fit in
         the rolling-24 h delivery allocation."""
-        while self._deliveries and self._deliveries[0][0] <= now - DAY_S:
+        while self._deliveries and self._deliveries[0][0] + DAY_S <= now:
             self._delivered_24h -= self._deliveries.popleft()[1]
         room = max(self.p.delivery_allocation_per_day - self._delivered_24h, 0)
         k = min(n, room)

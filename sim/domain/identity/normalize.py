@@ -76,7 +76,9 @@ def phone_for(region: str) -> Callable[[str], str]:
             return ""
         if not phonenumbers.is_possible_number(number):
             return ""
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        again = phonenumbers.format_number(phonenumbers.parse(e164, region), phonenumbers.PhoneNumberFormat.E164)
+        return e164 if again == e164 else ""  # e.g. national numbers of only zeros do not survive E.164
 
     return phone
 
