@@ -50,6 +50,8 @@ def compare(scenario: str | Path | dict, seed: int | None = None, overrides: Map
         rows.append({"variant": name, "firings": result.counts["data_actions"]["firings_received"],
                      "actions": result.counts["data_actions"]["platform_events"] +
                      result.counts["data_actions"]["webhooks"],
+                     "lost": sum(sum(c["dropped"].values()) for kind, c in result.conservation.by_kind.items()
+                                 if kind != "click"),
                      "intents": s["intents"], "caught": s["caught"], "missed": s["missed"], "pending": s["pending"],
                      "tta_p50_s": tta["p50"], "tta_p95_s": tta["p95"], "tta_p99_s": tta["p99"],
                      "notify_p50_s": e2e.get("p50"), "notify_p99_s": e2e.get("p99")})

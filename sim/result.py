@@ -162,6 +162,30 @@ class RunResult:
                 for kind, c in self.conservation.by_kind.items() for reason, n in c["dropped"].items()]
         return pd.DataFrame(rows, columns=["kind", "reason", "count"])
 
+    def lost_detail(self) -> pd.DataFrame:
+        """What was lost and why, in detail: per kind and reason, how many, when the first and the
+        last were dropped (seconds), and the last stage those messages had reached."""
+        from sim.core.ledger import DROPPED
+
+        rows = []
+        h = self.horizon_s
+        for kind, table in self.ledger.tables.items():
+            states = self.ledger.states_at(kind, h)
+            dropped = np.flatnonzero(states == DROPPED)
+            if not len(dropped):
+                continue
+            codes = table.reason[dropped]
+            stamps = np.vstack([self.ledger.stage_times(kind, s, h)[dropped] for s in table.stages])
+            reached = np.where(np.isfinite(stamps), np.arange(len(table.stages))[:, None], -1).max(axis=0)
+            for code in np.unique(codes):
+                sel = codes == code
+                last = np.bincount(reached[sel] + 1).argmax() - 1
+                rows.append({"kind": kind, "reason": self.ledger.reasons[code], "count": int(sel.sum()),
+                             "first_s": float(table.end_t[dropped[sel]].min()),
+                             "last_s": float(table.end_t[dropped[sel]].max()),
+                             "last_stage": table.stages[last] if last >= 0 else "-"})
+        return pd.DataFrame(rows, columns=["kind", "reason", "count", "first_s", "last_s", "last_stage"])
+
     # -- intents: the ground truth of what the activation should catch ------------------------
     def intents(self) -> pd.DataFrame:
         """Every intent of a known prospect (``threshold`` views of the insight's page by one true
@@ -215,6 +239,7 @@ class RunResult:
             "throughput_per_s": self.throughput(),
             "counts": self.counts,
             "by_kind": by_kind,
+            "lost": self.lost_detail().to_dict("records"),
             "intents": self.intent_summary() if self.pipeline is not None else None,
             "ledger_digest": self.ledger.digest(self.horizon_s),
             "version": self.version,
@@ -267,6 +292,11 @@ class RunResult:
         from sim.report.plots import queues
 
         return queues(self, ax=ax)
+
+    def plot_bus(self):
+        from sim.report.plots import bus
+
+        return bus(self)
 
     def save_plots(self, out_dir: str | Path) -> list[Path]:
         from sim.report.plots import save_all

@@ -6,7 +6,8 @@ Publishing (kind ``platform_event``, stages ``action -> publish``):
   after_commit`` nothing is then published (``rolled_back``); with ``immediately`` (the platform's
   default) the event is published anyway, and the run counts it.
 * A publish is checked against the hourly publish allocation (a rolling hour; an
-  ``allocation_cut`` fault lowers it for a while). Over it the publish fails with
+  ``allocation_cut`` fault lowers it for a while), which the org's other integrations share
+  (``other_publishes_per_hour``, a steady rate). Over it the publish fails with
   ``LIMIT_EXCEEDED``: the event is dropped (``allocation``) or, with ``on_limit_exceeded: retry``,
   published when the rolling hour frees a slot.
 * An accepted event is stored ``publish_latency`` later, with the next replay id (increasing, not
@@ -99,6 +100,7 @@ class EventBus(Actor):
         self.rolled_back = 0
         self.published_after_rollback = 0
         self.peak_allocation = 0
+        self.first_limit_exceeded: float | None = None
         self.delivery_limited = 0
 
     def subscribe(self, kind: str, external: bool = False) -> SubscriberQueue:
@@ -127,8 +129,10 @@ class EventBus(Actor):
         window = self._window
         while window and window[0] + HOUR_S <= now:
             window.popleft()
-        if len(window) >= self.allocation_at(now):
+        if len(window) + self.p.other_publishes_per_hour >= self.allocation_at(now):
             self.limit_exceeded += 1
+            if self.first_limit_exceeded is None:
+                self.first_limit_exceeded = now
             if self.p.on_limit_exceeded == "drop":
                 self.ledger.drop("platform_event", np.array([mid]), "allocation", now)
                 return
@@ -140,8 +144,8 @@ class EventBus(Actor):
             self.ctx.at(min(candidates, default=now + HOUR_S), self._try_publish, mid, payload)
             return
         window.append(now)
-        self.peak_allocation = max(self.peak_allocation, len(window))
-        self.ctx.sample("publish_allocation_used", now, len(window))
+        self.peak_allocation = max(self.peak_allocation, len(window) + self.p.other_publishes_per_hour)
+        self.ctx.sample("publish_allocation_used", now, len(window) + self.p.other_publishes_per_hour)
         stored = now + float(lognormal(self.rng, self.p.publish_latency.median, self.p.publish_latency.sigma))
         self._in_publish[mid] = stored
         self.ctx.at(stored, self._store, mid, payload)
@@ -201,5 +205,5 @@ class EventBus(Actor):
         return {"published": self.published, "limit_exceeded": self.limit_exceeded,
                 "retried_publishes": self.retried_publishes, "rolled_back": self.rolled_back,
                 "published_after_rollback": self.published_after_rollback,
-                "allocation_peak_per_hour": self.peak_allocation, "delivery_allocation_limited": self.delivery_limited,
+                "allocation_peak_per_hour": self.peak_allocation, "first_limit_exceeded_s": self.first_limit_exceeded, "delivery_allocation_limited": self.delivery_limited,
                 "last_replay_id": self.replay_id, "subscribers": [q.kind for q in self.subscribers]}

@@ -70,13 +70,48 @@ def queues(result, ax=None):
     return fig
 
 
+def bus(result):
+    """Backlog per subscriber (events stored on the bus, not yet processed or lost) and the
+    hourly publish allocation used, against the allocation (lowered by allocation_cut faults)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 7))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    hours = result.horizon_s >= 7200
+    scale = 3600.0 if hours else 1.0
+    grid = np.linspace(0.0, result.horizon_s, 400)
+    for kind, table in result.ledger.tables.items():
+        if table.parent_kind == "platform_event":
+            backlog = result.occupancy(kind, table.stages[0], table.stages[-1], grid)
+            top.plot(grid / scale, backlog, label=kind, drawstyle="steps-post")
+    top.set_ylabel("events waiting / in process")
+    top.set_title(f"{result.scenario_name}: subscriber backlog and publish allocation")
+    top.grid(True, alpha=0.3)
+    if top.get_legend_handles_labels()[0]:
+        top.legend(fontsize=8)
+    used = result.series.get("publish_allocation_used", [])
+    if used:
+        t, v = np.array(used).T
+        bottom.plot(t / scale, v, drawstyle="steps-post", label="publishes in the rolling hour")
+    pipe = result.pipeline
+    if pipe is not None:
+        cap = [pipe.event_bus.allocation_at(x) for x in grid]
+        bottom.plot(grid / scale, cap, color="red", linestyle="--", label="allocation per hour")
+    bottom.set_xlabel("simulated time (h)" if hours else "simulated time (s)")
+    bottom.set_ylabel("publishes per rolling hour")
+    bottom.grid(True, alpha=0.3)
+    bottom.legend(fontsize=8)
+    return fig
+
+
 def save_all(result, out_dir: Path) -> list[Path]:
     """Write the standard plots as PNG files into ``out_dir``; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, fig in (("latency_cdf.png", latency_cdf(result)),
                       ("e2e_histogram.png", e2e_histogram(result)),
-                      ("queues.png", queues(result))):
+                      ("queues.png", queues(result)),
+                      ("bus.png", bus(result))):
         path = out_dir / name
         fig.savefig(path, dpi=110)
         paths.append(path)

@@ -45,3 +45,17 @@ def print_summary(result, console: Console | None = None) -> None:
     console.print(f"insight firings {ins.get('firings', 0):,}, late events {ins.get('late', 0):,}; "
                   f"profiles {ident.get('unified_profiles', 0):,}, merges {ident.get('merges', 0):,}, "
                   f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}")
+    bus = counts.get("event_bus", {})
+    first = bus.get("first_limit_exceeded_s")
+    console.print(f"event bus: published {bus.get('published', 0):,}, LIMIT_EXCEEDED {bus.get('limit_exceeded', 0):,}"
+                  + (f" (first at {first:,.0f} s)" if first is not None else "")
+                  + f", peak allocation used {bus.get('allocation_peak_per_hour', 0):,}/h")
+    lost = result.lost_detail()
+    if len(lost):
+        table = Table(title="what was lost and why")
+        for col in ("kind", "reason", "count", "first_s", "last_s", "last stage reached"):
+            table.add_column(col, justify="right" if col in ("count", "first_s", "last_s") else "left")
+        for row in lost.itertuples(index=False):
+            table.add_row(row.kind, row.reason, f"{row.count:,}", f"{row.first_s:,.0f}", f"{row.last_s:,.0f}",
+                          row.last_stage)
+        console.print(table)

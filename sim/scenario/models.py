@@ -234,6 +234,8 @@ class EventBus(Model):
                                      description="publish request to stored on the bus (assumed)")
     delivery_latency: Latency = Field(default_factory=lambda: latency(0.2, 1.0),
                                       description="stored to available to a subscriber (assumed)")
+    other_publishes_per_hour: int = Field(0, ge=0, description="publishes of the org's other integrations, which "
+                                                           "share the hourly allocation (assumed)")
     on_limit_exceeded: Literal["drop", "retry"] = Field(
         "drop", description="LIMIT_EXCEEDED: drop the event, or retry when the rolling hour frees a slot")
     publish_behavior: Literal["immediately", "after_commit"] = Field(

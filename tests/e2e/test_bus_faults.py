@@ -150,3 +150,69 @@ def test_fault_errors_name_the_field():
         load(DEFAULT, {"faults": [{"target": "crm", "kind": "slowdown", "start": 0, "duration": "1h", "rate": 0.5}]})
     with pytest.raises(ScenarioError, match="faults.0.kind: 'crash' is not allowed; allowed: outage, error_rate"):
         load(DEFAULT, {"faults": [{"target": "crm", "kind": "crash", "start": 0, "duration": "1h"}]})
+
+
+WEBHOOK = {"data_actions.targets": ["webhook"]}
+
+
+def test_webhook_outage_is_retried_and_a_long_failure_disables_the_endpoint():
+    starts = [10, 2 * H, 4 * H]
+    r = twin(starts, "8h", **WEBHOOK, faults=[{"target": "webhooks", "kind": "outage", "start": 0, "duration": "1h"}],
+             **{"webhooks.retry_schedule": [0, 60, 600, 3600]})
+    c = r.counts["webhooks"]
+    assert c["connection_refused"] >= 3 and c["acknowledged"] == 3 and r.conservation.by_kind["webhook"]["dropped"] == {}
+    dead = twin(starts, "8h", **WEBHOOK, faults=[{"target": "webhooks", "kind": "outage", "start": 0, "duration": "8h"}],
+                **{"webhooks.retry_schedule": [0, 600, 600, 600, 600], "webhooks.disable_after": "30m"})
+    d = dead.counts["webhooks"]
+    assert d["disabled_at_s"] is not None and d["disabled_at_s"] - 10 >= 1800
+    dropped = dead.conservation.by_kind["webhook"]["dropped"]
+    assert dropped.get("endpoint_disabled", 0) >= 2 and dead.conservation.ok  # later alerts never sent
+
+
+def test_exponential_retry_with_jitter_stays_within_its_bounds():
+    over = {**WEBHOOK, "webhooks.retry_policy": "exponential", "webhooks.endpoint.error_rate": 1.0,
+            "webhooks.exponential": {"attempts": 5, "base": "10s", "factor": 3, "max_delay": "2m", "jitter": 0.5}}
+    r = twin([10], "2h", **over)
+    sender = r.pipeline.webhooks
+    for _ in range(50):
+        delays = sender.delays()
+        assert delays[0] == 0 and len(delays) == 5
+        for k, d in enumerate(delays[1:]):
+            cap = min(10 * 3 ** k, 120)
+            assert 0.5 * cap <= d <= cap
+    assert r.counts["webhooks"]["attempts"] == 5 and r.conservation.by_kind["webhook"]["dropped"] == {"dead_letter": 1}
+
+
+SCEN = DEFAULT.parent
+
+
+def test_crm_outage_scenario_separates_lost_from_delayed():
+    from sim.compare import compare
+
+    table, results = compare(SCEN / "crm_outage.yaml")
+    assert table.loc["no_fault", "lost"] == 0 and table.loc["flow_paused", "lost"] == 0
+    errors = results["flow_errors"].lost_detail().set_index("reason")
+    assert errors.loc["flow_error", "count"] == table.loc["flow_errors", "lost"] > 0
+    assert 3 * H <= errors.loc["flow_error", "first_s"] and errors.loc["flow_error", "last_s"] < 5 * H + 600
+    assert table.loc["flow_paused", "notify_p99_s"] > 3600 > table.loc["no_fault", "notify_p99_s"]
+
+
+def test_black_friday_runs_out_of_publish_allocation_and_retry_delays_instead_of_dropping():
+    from sim.compare import compare
+
+    table, results = compare(SCEN / "black_friday_peak.yaml", overrides={"horizon": "3h"})
+    drop, retry = results["drop"], results["retry"]
+    first = drop.counts["event_bus"]["first_limit_exceeded_s"]
+    assert first is not None and 0 < first < 3 * H
+    assert drop.conservation.by_kind["platform_event"]["dropped"]["allocation"] > 0
+    assert "allocation" not in retry.conservation.by_kind["platform_event"]["dropped"]
+    assert retry.counts["event_bus"]["retried_publishes"] > 0
+    assert max(v for _, v in drop.series["publish_allocation_used"]) <= 250_000
+
+
+def test_fraud_sms_webhook_scenario_is_rate_limited_and_fails_some_calls():
+    r = sim.run(SCEN / "fraud_sms_webhook.yaml", overrides={"horizon": "3h"})
+    c = r.counts["webhooks"]
+    assert c["acknowledged"] > 0 and c["http_429"] > 0
+    assert 0.01 < c["errors_5xx"] / c["attempts"] < 0.12
+    assert r.conservation.ok and r.counts["data_actions"]["filtered_no_contact"] == 0
