@@ -58,11 +58,26 @@ def main() -> None:
               help="directory for summary.json and plots")
 @click.option("--no-plots", is_flag=True, help="skip the PNG plots")
 @click.option("--quiet", "-q", is_flag=True, help="no table, no progress bar")
-def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, no_plots: bool, quiet: bool) -> None:
-    """Simulate SCENARIO once and report latency, throughput and what was lost."""
+@click.option("--replications", type=click.IntRange(min=2), default=None,
+              help="independent replications (seeds derived from --seed); reports means and 95 % CIs")
+@click.option("--warmup", default="0s", show_default=True, help="replications: time dropped from the statistics")
+@click.option("--until-precision", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="replications: add runs until every headline metric's relative CI half-width is below this")
+@click.option("--max-replications", type=click.IntRange(min=2), default=200, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="replications: worker processes")
+def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, no_plots: bool, quiet: bool,
+            replications: int | None, warmup: str, until_precision: float | None, max_replications: int,
+            workers: int | None) -> None:
+    """Simulate SCENARIO once (or --replications times) and report latency, throughput and losses."""
     from sim.report.tables import print_summary
     from sim.runner import run
 
+    if replications is not None or until_precision is not None:
+        from sim.cli_experiments import run_replications
+
+        run_replications(scenario, seed, _parse_sets(sets), out, replications or 5, warmup, until_precision,
+                         max_replications, workers, quiet)
+        return
     console = make_console()
     result = _simulate(run, scenario, seed=seed, overrides=_parse_sets(sets),
                        progress=not quiet and sys.stderr.isatty())
@@ -128,5 +143,8 @@ from sim.cli_identity import identity  # noqa: E402  (sub-command group)
 main.add_command(identity)
 
 from sim.cli_insights import insights  # noqa: E402  (sub-command group)
+from sim.cli_experiments import results_cmd, sweep_cmd  # noqa: E402
 
 main.add_command(insights)
+main.add_command(sweep_cmd)
+main.add_command(results_cmd)

@@ -102,10 +102,11 @@ class RunResult:
                 return kind
         raise KeyError(f"unknown latency key {key!r}; known: {', '.join(self.latency_keys())}")
 
-    def latency(self, key: str) -> np.ndarray:
-        """Latencies in seconds of the messages that passed both stages of ``key`` by the horizon."""
-        if key in self._latency_cache:
-            return self._latency_cache[key]
+    def latency(self, key: str, since: float = 0.0) -> np.ndarray:
+        """Latencies in seconds of the messages that passed both stages of ``key`` by the horizon;
+        with ``since`` (a warm-up, seconds) only those whose first stage was at or after it."""
+        if (key, since) in self._latency_cache:
+            return self._latency_cache[(key, since)]
         h = self.horizon_s
         cross = self.cross()
         if key in cross:
@@ -114,13 +115,15 @@ class RunResult:
             origin = self._origin(kind, np.arange(len(end)), origin_kind)
             ok = np.isfinite(end) & (origin >= 0)
             start = self.ledger.stage_times(origin_kind, origin_stage, h)[origin[ok]]
-            values = end[ok] - start
+            end = end[ok]
         else:
             kind = self.kind_of(key)
             a, b = key.split("->")
-            values = self.ledger.stage_times(kind, b, h) - self.ledger.stage_times(kind, a, h)
-        values = values[np.isfinite(values)]
-        self._latency_cache[key] = values
+            start, end = self.ledger.stage_times(kind, a, h), self.ledger.stage_times(kind, b, h)
+        values = end - start
+        keep = np.isfinite(values) & (start >= since) if since > 0 else np.isfinite(values)
+        values = values[keep]
+        self._latency_cache[(key, since)] = values
         return values
 
     def latencies(self) -> dict[str, np.ndarray]:

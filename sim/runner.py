@@ -18,7 +18,7 @@ from sim.scenario.models import Scenario
 PROGRESS_STEPS = 200
 
 
-def _version() -> str:
+def version() -> str:
     try:
         from importlib.metadata import version
 
@@ -92,6 +92,6 @@ def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True,
         counts={actor.name: actor.counts() for actor in pipe.actors},
         series=dict(pipe.ctx.series),
         wall_s=time.perf_counter() - started,
-        version=_version(),
+        version=version(),
         pipeline=pipe,
     )

@@ -1,0 +1,156 @@
+"""Experiment commands: ``sim run --replications``, ``sim sweep`` and ``sim results``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from sim.report.tables import make_console
+from sim.scenario.load import ScenarioError, parse_override_value
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _fmt(table) -> str:
+    return table.to_string(float_format=lambda x: f"{x:,.4g}")
+
+
+def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Path, replications: int, warmup: str,
+                     until_precision: float | None, max_replications: int, workers: int | None, quiet: bool) -> None:
+    from sim.experiments.replicate import replicate
+    from sim.experiments.sweep import ProgressBar
+    from sim.scenario.load import load
+
+    try:
+        root = load(scenario, overrides).seed if seed is None else seed
+        with ProgressBar(not quiet and sys.stderr.isatty(), "replications") as bar:
+            reps = replicate(scenario, replications=replications, seed=root, warmup=warmup, overrides=overrides,
+                             until_precision=until_precision, max_replications=max_replications,
+                             workers=workers, progress=bar)
+    except (ScenarioError, ValueError) as exc:
+        _fail(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "replications.json").write_text(json.dumps(reps.to_dict(), indent=2) + "\n", encoding="utf-8")
+    reps.table().to_csv(out / "replications.csv")
+    if quiet:
+        return
+    console = make_console()
+    console.print(f"{reps.scenario}: {len(reps.ok_runs)} replications (root seed {root}, warm-up {warmup}), "
+                  f"{len(reps.failed)} failed", soft_wrap=True)
+    click.echo(_fmt(reps.headline_table()))
+    if until_precision is not None:
+        ok = reps.precise(until_precision)
+        click.echo(f"precision target {until_precision:g}: {'met' if ok else 'NOT met'} after {len(reps.ok_runs)} "
+                   f"replications (max {max_replications})")
+    for failed in reps.failed[:5]:
+        click.echo(f"failed replication {failed['replication']}: {failed['error']}", err=True)
+    click.echo(f"wrote {out / 'replications.json'}, {out / 'replications.csv'} (all metrics)")
+
+
+def _parse_grid(items: tuple[str, ...]) -> dict:
+    grid = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key or not values:
+            raise click.BadParameter(f"{item!r}: expected key=v1,v2,...", param_hint="--grid")
+        grid[key.strip()] = [parse_override_value(v) for v in values.split(",")]
+    return grid
+
+
+def _parse_lhs(items: tuple[str, ...]) -> dict:
+    ranges = {}
+    for item in items:
+        key, sep, bounds = item.partition("=")
+        lo, sep2, hi = bounds.partition(":")
+        try:
+            a, b = parse_override_value(lo), parse_override_value(hi)
+            if not (sep and sep2 and isinstance(a, (int, float)) and isinstance(b, (int, float)) and a < b):
+                raise ValueError
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: expected key=lo:hi with numbers lo < hi", param_hint="--lhs") from None
+        ranges[key.strip()] = (a, b)
+    return ranges
+
+
+@click.command("sweep")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--grid", multiple=True, metavar="KEY=V1,V2", help="a grid parameter (repeat for more)")
+@click.option("--lhs", multiple=True, metavar="KEY=LO:HI", help="a Latin-hypercube parameter range")
+@click.option("--samples", type=click.IntRange(min=1), default=10, show_default=True, help="LHS samples")
+@click.option("--replications", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="root seed (default: the scenario's)")
+@click.option("--warmup", default="0s", show_default=True)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a parameter in every variant")
+@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=Path("runs.duckdb"),
+              show_default=True, help="DuckDB results store (runs already there are skipped)")
+@click.option("--executor", type=click.Choice(["local", "dask", "serial"]), default="local", show_default=True)
+@click.option("--scheduler", default=None, help="dask: scheduler address tcp://host:8786 (default: a LocalCluster)")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="processes (local) or LocalCluster workers")
+def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], samples: int, replications: int,
+              seed: int | None, warmup: str, sets: tuple[str, ...], store: Path, executor: str, scheduler: str | None,
+              workers: int | None) -> None:
+    """Run SCENARIO over a grid and/or LHS samples, replicated, into a results store."""
+    from sim.cli import _parse_sets
+    from sim.experiments.sweep import ProgressBar, sweep
+    from sim.scenario.load import load
+
+    g, ranges = _parse_grid(grid), _parse_lhs(lhs)
+    if not g and not ranges:
+        raise click.UsageError("give at least one --grid or --lhs parameter")
+    overrides = _parse_sets(sets)
+    try:
+        root = load(scenario, overrides).seed if seed is None else seed
+        with ProgressBar(sys.stderr.isatty(), "sweep") as bar:
+            result = sweep(scenario, grid=g, lhs=ranges, samples=samples if ranges else 0, replications=replications,
+                           seed=root, warmup=warmup, overrides=overrides, executor=executor, workers=workers,
+                           scheduler=scheduler, store=store, progress=bar)
+    except (ScenarioError, ValueError) as exc:
+        _fail(str(exc))
+    ok = len(result.runs) - len(result.failed)
+    click.echo(f"{len(result.variants)} variants x {replications} replications: {ok} run, {len(result.failed)} "
+               f"failed, {result.skipped} already in {store}" + (" (interrupted)" if result.interrupted else ""))
+    for failed in result.failed[:5]:
+        click.echo(f"failed {failed['overrides']} replication {failed['replication']}: {failed['error']}", err=True)
+    from sim.results import compare
+
+    click.echo(_fmt(compare(store, load(scenario, overrides).name)))
+    if result.interrupted:
+        sys.exit(130)
+
+
+@click.command("results")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=Path("runs.duckdb"),
+              show_default=True, help="the store, when TARGET is a scenario")
+@click.option("--metric", "metrics", multiple=True, help="metrics to compare (default: the headline ones)")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: Path | None) -> None:
+    """Compare the variants in a results store (TARGET: a .duckdb store, or a scenario in --store)."""
+    from sim.experiments.metrics import HEADLINE
+    from sim.results import compare
+    from sim.scenario.load import load
+
+    scenario = None
+    if target.suffix != ".duckdb":
+        try:
+            scenario = load(target).name
+        except ScenarioError as exc:
+            _fail(str(exc))
+        path = store
+    else:
+        path = target
+    try:
+        table = compare(path, scenario, metrics or HEADLINE)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    if table.empty:
+        _fail(f"{path}: no runs" + (f" of scenario {scenario!r}" if scenario else ""))
+    click.echo(_fmt(table))
+    if csv_path is not None:
+        table.to_csv(csv_path, index=False)

@@ -1,0 +1,160 @@
+"""Parameter sweeps: grids and Latin-hypercube samples, replicated on common random numbers.
+
+``sweep(scenario, grid={"crm.flow.batch_size": [200, 2000]}, lhs={"visitors.rate_per_s": (1, 10)},
+samples=8, replications=5, store="runs.duckdb", executor="local")`` builds the variants (the
+cartesian product of the grid, crossed with the LHS samples when both are given), gives replication
+``k`` of every variant the same seed (so variants differ by design, not by noise), skips runs the
+store already holds with status ok, runs the rest on the executor, and writes each run to the store
+as it finishes. A run that raises is recorded (error, traceback) and the sweep goes on; Ctrl-C
+stops it cleanly and keeps what finished.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.core.units import parse_duration
+from sim.experiments.executors import make_executor
+from sim.experiments.metrics import HEADLINE
+from sim.experiments.stats import summarize
+from sim.experiments.store import Store
+from sim.experiments.tasks import make_task, run_task
+from sim.scenario.load import ScenarioError, apply_overrides, load, validate
+
+
+def lhs_samples(ranges: Mapping[str, tuple[float, float]], samples: int, seed: int) -> list[dict[str, Any]]:
+    """Latin-hypercube points over ``ranges`` (``scipy.stats.qmc``); integer bounds give integers."""
+    from scipy.stats import qmc
+
+    names = list(ranges)
+    unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed)).random(samples)
+    lo = np.array([float(ranges[n][0]) for n in names])
+    hi = np.array([float(ranges[n][1]) for n in names])
+    points = qmc.scale(unit, lo, hi) if len(names) else unit
+    out = []
+    for row in points:
+        point = {}
+        for name, value in zip(names, row):
+            a, b = ranges[name]
+            point[name] = int(round(value)) if isinstance(a, int) and isinstance(b, int) else float(value)
+        out.append(point)
+    return out
+
+
+def variants(grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str, tuple] | None = None,
+             samples: int = 0, seed: int = 1) -> list[dict[str, Any]]:
+    """The override sets of a sweep, in a stable order."""
+    grid = dict(grid or {})
+    points = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else [{}]
+    if lhs:
+        return [{**p, **q} for p in points for q in lhs_samples(lhs, samples, seed)]
+    return points
+
+
+@dataclass
+class SweepResult:
+    """What a sweep produced (this call's runs plus those already in the store)."""
+
+    runs: list[dict] = field(default_factory=list)
+    skipped: int = 0
+    interrupted: bool = False
+    variants: list[dict] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.runs if r["status"] != "ok"]
+
+    def table(self, metrics: Sequence[str] = HEADLINE, level: float = 0.95) -> pd.DataFrame:
+        """One row per variant and metric: mean and CI over this call's ok runs."""
+        rows = []
+        for v in self.variants:
+            runs = [r["metrics"] for r in self.runs if r["status"] == "ok" and r["overrides"] == v]
+            if not runs:
+                continue
+            s = summarize(runs, list(metrics), level).reset_index()
+            for key, value in v.items():
+                s.insert(0, key, [value] * len(s))
+            rows.append(s)
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str, tuple] | None = None,
+          samples: int = 0, replications: int = 5, seed: int = 1, warmup: str | float = 0.0,
+          overrides: Mapping[str, Any] | None = None, executor="local", workers: int | None = None,
+          scheduler: str | None = None, store: str | Path | None = None,
+          progress: Callable[[int, int, int], None] | None = None) -> SweepResult:
+    """Run a sweep (see the module docstring). ``progress(done, failed, total)`` after each run."""
+    base = load(scenario, overrides)
+    warmup_s = parse_duration(warmup)
+    raw = base.model_dump(mode="json")
+    raw.pop("variants", None)
+    points = variants(grid, lhs, samples, seed)
+    tasks = []
+    for point in points:
+        variant = validate(apply_overrides(raw, point, source="sweep"), f"sweep {point}")  # before anything runs
+        if warmup_s >= variant.horizon:
+            raise ScenarioError(f"sweep {point}: warmup {warmup_s:g} s must be shorter than the horizon")
+        tasks += [make_task(raw, base.name, base.digest(), point, seed, k, warmup_s) for k in range(replications)]
+    result = SweepResult(variants=points)
+    db = Store(store) if store is not None else None
+    try:
+        if db is not None:
+            done = db.done_ids()
+            result.skipped = sum(1 for t in tasks if t["run_id"] in done)
+            tasks = [t for t in tasks if t["run_id"] not in done]
+        pool = make_executor(executor, workers, scheduler)
+        try:
+            for run in pool.run(run_task, tasks):
+                if db is not None:
+                    db.write(run)
+                result.runs.append(run)
+                if progress is not None:
+                    progress(len(result.runs) - len(result.failed), len(result.failed), len(tasks))
+        except KeyboardInterrupt:
+            result.interrupted = True
+            pool.close(cancel=True)
+        else:
+            pool.close()
+    finally:
+        if db is not None:
+            db.close()
+    result.runs.sort(key=lambda r: (points.index(r["overrides"]) if r["overrides"] in points else -1,
+                                    r["replication"]))
+    return result
+
+
+class ProgressBar:
+    """A rich progress bar for experiments: runs done, failed, and the time left."""
+
+    def __init__(self, enabled: bool, description: str = "runs") -> None:
+        self.enabled = enabled
+        self.description = description
+        self._bar = None
+        self._task = None
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> "ProgressBar":
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("failed {task.fields[failed]}"), TimeRemainingColumn(), transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.description, total=None, failed=0)
+        return self
+
+    def __call__(self, done: int, failed: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done + failed, total=total, failed=failed)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

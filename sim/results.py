@@ -1,0 +1,39 @@
+"""Reading a results store: ``sim.results.load("runs.duckdb")`` gives pandas DataFrames, and
+:func:`compare` the table that ``sim results`` prints (one row per variant, mean and 95 % CI of the
+headline metrics over its replications)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from sim.experiments.metrics import HEADLINE
+from sim.experiments.stats import mean_ci
+from sim.experiments.store import load
+
+__all__ = ["load", "compare"]
+
+
+def compare(store: str | Path, scenario: str | None = None, metrics: Sequence[str] = HEADLINE,
+            level: float = 0.95) -> pd.DataFrame:
+    """One row per (scenario, variant): runs, failed, and ``<metric>`` mean with ``<metric>±``
+    (the CI half-width) for each metric."""
+    tables = load(store)
+    runs, wide = tables["runs"], tables["wide"]
+    if scenario is not None:
+        runs = runs[runs["scenario"] == scenario]
+        wide = wide[wide["scenario"] == scenario]
+    rows = []
+    for (name, overrides), group in runs.groupby(["scenario", "overrides"], sort=True):
+        ok = wide[wide["run_id"].isin(group.loc[group["status"] == "ok", "run_id"])]
+        row = {"scenario": name, **json.loads(overrides), "runs": int((group["status"] == "ok").sum()),
+               "failed": int((group["status"] != "ok").sum())}
+        for m in metrics:
+            mean, half, _ = mean_ci(ok[m].tolist() if m in ok else [], level)
+            row[m] = mean
+            row[f"{m}±"] = half
+        rows.append(row)
+    return pd.DataFrame(rows)
