@@ -86,8 +86,7 @@ class _Profiles:
         if len(missing) == len(rules.namespaces):
             raise BadInputError(f"none of the rules' namespace columns ({', '.join(rules.namespaces)}) is in the "
                                 f"events; columns: {', '.join(header)}")
-        self.columns = [(ns, header.index(ns), normalize.get(spec)) for ns, spec in rules.namespaces.items()
-                        if ns in header]
+        self.columns = [(ns, normalize.get(spec)) for ns, spec in rules.namespaces.items() if ns in header]
         lim = rules.limits
         self.graph = IdentityGraph(limits=GraphLimits(dict(lim.max_per_namespace), lim.max_identities, lim.on_exceed))
 
@@ -100,7 +99,7 @@ class _Profiles:
         out = np.full(n, -1, dtype=np.int64)
         merges: list[tuple[int, int, int]] = []
         empty = np.zeros(n, dtype=bool)
-        normed = [(ns, [fn(str(v)) for v in columns[ns].tolist()]) for ns, _, fn in self.columns]
+        normed = [(ns, [fn(str(v)) for v in columns[ns].tolist()]) for ns, fn in self.columns]
         for i in range(n):
             ids = [(ns, vals[i]) for ns, vals in normed if vals[i]]
             if not ids:
@@ -168,7 +167,7 @@ class _Replay:
         self.time_column, self.group_column = time_column, group_column
         fields = set().union(*(s.fields() for s in insights))
         wanted = {time_column, *fields, *([group_column] if group_column else []),
-                  *([ns for ns, _, _ in self.profiles.columns] if self.profiles else [])}
+                  *([ns for ns, _ in self.profiles.columns] if self.profiles else [])}
         self.needed = [h for h in header if h in wanted]  # in file order
 
     def process(self, columns: dict[str, np.ndarray], lines: np.ndarray) -> None:

@@ -25,20 +25,16 @@ from collections import deque
 
 import numpy as np
 
-from sim.actors.base import Actor, RunContext
-from sim.actors.event_bus import EventBus
+from sim.actors.base import RunContext
+from sim.actors.event_bus import BusSubscriber, EventBus
 from sim.core.dists import unit_noise
 
 
-class ApexTrigger(Actor):
+class ApexTrigger(BusSubscriber):
+    prefix = "apex"
+
     def __init__(self, ctx: RunContext, bus: EventBus, spec) -> None:
-        super().__init__(ctx)
-        self.p = spec
-        self.kind = self.target = f"apex:{spec.name}"
-        self.name = self.kind
-        self.faults = ctx.faults
-        self.retention = ctx.scenario.event_bus.retention
-        self.queue = bus.subscribe(self.kind)
+        super().__init__(ctx, bus, spec)
         self.rng = ctx.rng(f"apex.{spec.name}")
         self.parts: list[deque] = [deque() for _ in range(spec.partitions)]
         self.signals = [ctx.env.event() for _ in range(spec.partitions)]

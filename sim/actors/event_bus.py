@@ -207,3 +207,18 @@ class EventBus(Actor):
                 "published_after_rollback": self.published_after_rollback,
                 "allocation_peak_per_hour": self.peak_allocation, "first_limit_exceeded_s": self.first_limit_exceeded, "delivery_allocation_limited": self.delivery_limited,
                 "last_replay_id": self.replay_id, "subscribers": [q.kind for q in self.subscribers]}
+
+
+class BusSubscriber(Actor):
+    """Base of the channel's named subscribers (``<prefix>:<name>``): kind, fault target, queue."""
+
+    prefix = ""
+    external = False  # counts against the delivery allocation
+
+    def __init__(self, ctx: RunContext, bus: EventBus, spec) -> None:
+        super().__init__(ctx)
+        self.p = spec
+        self.kind = self.target = self.name = f"{self.prefix}:{spec.name}"
+        self.faults = ctx.faults
+        self.retention = ctx.scenario.event_bus.retention
+        self.queue = bus.subscribe(self.kind, external=self.external)

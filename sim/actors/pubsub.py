@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.actors.base import Actor, RunContext
-from sim.actors.event_bus import EventBus
+from sim.actors.base import RunContext
+from sim.actors.event_bus import BusSubscriber, EventBus
 
 
-class PubSubClient(Actor):
+class PubSubClient(BusSubscriber):
+    prefix = "pubsub"
+    external = True
+
     def __init__(self, ctx: RunContext, bus: EventBus, spec) -> None:
-        super().__init__(ctx)
-        self.p = spec
-        self.kind = self.target = f"pubsub:{spec.name}"
-        self.name = self.kind
+        super().__init__(ctx, bus, spec)
         self.bus = bus
-        self.faults = ctx.faults
-        self.retention = ctx.scenario.event_bus.retention
-        self.queue = bus.subscribe(self.kind, external=True)
         self.inflight = np.empty(0, dtype=np.int64)
         self.stored_replay_id: int | None = None
         self.fetches = self.processed = self.reconnects = self.allocation_waits = 0
