@@ -50,6 +50,11 @@ def print_summary(result, console: Console | None = None) -> None:
     console.print(f"event bus: published {bus.get('published', 0):,}, LIMIT_EXCEEDED {bus.get('limit_exceeded', 0):,}"
                   + (f" (first at {first:,.0f} s)" if first is not None else "")
                   + f", peak allocation used {bus.get('allocation_peak_per_hour', 0):,}/h")
+    if result.pipeline is not None:
+        intents = result.intent_summary()
+        tta = intents["time_to_action_s"]
+        console.print(f"intents {intents['intents']:,}: caught {intents['caught']:,}, missed {intents['missed']:,}, "
+                      f"pending {intents['pending']:,}; time to action p50 {_s(tta['p50'])} s, p95 {_s(tta['p95'])} s")
     lost = result.lost_detail()
     if len(lost):
         table = Table(title="what was lost and why")
