@@ -15,7 +15,10 @@ import numpy as np
 
 from sim.actors.base import Actor, RunContext, TimedHold
 from sim.core.batch import Batch
-from sim.domain.events import PAGE_CODE, PAGE_VIEW
+from sim.domain.events import PAGE_CODE, PAGE_VIEW, PAGES
+from sim.domain.filters import compile_filter
+
+PAGE_NAMES = np.array(PAGES, dtype=object)
 from sim.domain.insights import CountInsight, InsightEngine
 
 
@@ -28,7 +31,7 @@ class InsightFiring:
     click_id: int
     fired_at: float  # event time of the completing click (seconds)
     evaluated_at: float  # when the engine fired (seconds)
-    measure: int
+    measure: float
 
 
 class InsightActor(Actor):
@@ -39,8 +42,9 @@ class InsightActor(Actor):
         p = ctx.scenario.insights
         self.p = p
         self.engine = InsightEngine(CountInsight(p.name, p.threshold, p.window, p.window_type,
-                                                 p.cooldown, p.allowed_lateness))
+                                                 p.cooldown, p.allowed_lateness, p.measure.partition(":")[0]))
         self.page_code = PAGE_CODE[p.page]
+        self.filter = compile_filter(p.filter) if p.filter else None
         self.on_firing = on_firing
         self.hold = TimedHold()
         self.matching = 0
@@ -50,9 +54,15 @@ class InsightActor(Actor):
         now = self.env.now
         self.hold.prune(now)
         evaluated = batch.t + self.p.per_event
-        matching = (batch["event"] == PAGE_VIEW) & (batch["page"] == self.page_code)
+        pages = PAGE_NAMES[batch["page"]]
+        if self.filter is None:
+            matching = (batch["event"] == PAGE_VIEW) & (batch["page"] == self.page_code)
+        else:
+            events = np.where(batch["event"] == PAGE_VIEW, "page_view", "login").astype(object)
+            matching = self.filter.mask({"page": pages, "event": events}, len(batch))
         self.matching += int(matching.sum())
-        late, firings = self.engine.process(batch["event_time"], batch["profile"], matching, merges)
+        values = pages if self.p.measure == "distinct:page" else None
+        late, firings = self.engine.process(batch["event_time"], batch["profile"], matching, merges, values=values)
         ids = batch.ids
         self.ledger.stamp("click", "insight", ids, evaluated)
         self.ledger.deliver("click", ids[~late], evaluated[~late])

@@ -158,13 +158,23 @@ class Insights(Model):
     allowed_lateness: Duration = Field(300.0, description="events older than the watermark minus this "
                                                           "are late and not counted (assumed)")
     per_event: Duration = Field(0.00001, description="evaluation time per event (assumed)")
+    filter: str = Field("", description="which clicks count, over fields page and event (page_view | login), "
+                                        "e.g. \"page in ('pricing', 'product')\"; empty: views of `page`")
+    measure: Literal["count", "distinct:page"] = Field("count", description="count, or distinct pages")
 
     @model_validator(mode="after")
     def _page_known(self) -> "Insights":
         from sim.domain.events import PAGES
+        from sim.domain.filters import FilterError, compile_filter
 
         if self.page not in PAGES:
             raise ValueError(f"page {self.page!r} unknown; allowed: {', '.join(PAGES)}")
+        try:
+            fields = compile_filter(self.filter).fields
+        except FilterError as exc:
+            raise ValueError(f"filter: {exc}") from None
+        if fields - {"page", "event"}:
+            raise ValueError(f"filter uses {', '.join(sorted(fields - {'page', 'event'}))}; click fields: page, event")
         return self
 
 

@@ -179,3 +179,19 @@ def test_the_scenario_chooses_the_identity_rules_and_limits():
     refused = run(max_identities=2, on_exceed="refuse")
     assert refused.counts["identity"]["refused_links"] >= 1 and refused.counts["identity"]["identities_deleted"] == 0
     assert refused.counts["insights"]["firings"] == 0  # the devices never join: 2 + 2 views apart
+
+
+def test_the_twin_insight_takes_a_filter_and_a_distinct_measure():
+    rows = [{"t": 10, "cookie": A, "page": "login", "email": 0}] + \
+           [{"t": 20 + 30 * k, "cookie": A, "page": p} for k, p in enumerate(["pricing", "product", "docs", "pricing"])]
+    page_only = twin(rows)
+    assert page_only.counts["insights"]["firings"] == 0  # 2 Pricing views
+    broad = sim.run(DEFAULT, seed=1, overrides={**TINY, "insights.filter": "page in ('pricing', 'product', 'docs')"},
+                    visitors=ScriptedClicks(rows))
+    assert broad.counts["insights"]["firings"] == 1 and broad.counts["insights"]["matching"] == 4
+    distinct = sim.run(DEFAULT, seed=1, overrides={**TINY, "insights.filter": "event == 'page_view'",
+                                                   "insights.measure": "distinct:page"},
+                       visitors=ScriptedClicks(rows))
+    assert distinct.counts["insights"]["firings"] == 1  # pricing, product, docs: 3 distinct pages
+    with pytest.raises(sim.ScenarioError, match="insights: .*filter uses country; click fields: page, event"):
+        sim.load(DEFAULT, {"insights.filter": "country == 'FR'"})
