@@ -145,9 +145,11 @@ def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: P
         path = store
     else:
         path = target
+    from sim.experiments.store import StoreBusyError
+
     try:
         table = compare(path, scenario, metrics or HEADLINE)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, StoreBusyError) as exc:
         _fail(str(exc))
     if table.empty:
         _fail(f"{path}: no runs" + (f" of scenario {scenario!r}" if scenario else ""))

@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS histograms (run_id VARCHAR, name VARCHAR, bin_lo_s DO
 """
 
 
+class StoreBusyError(RuntimeError):
+    """The store file is locked by another process (a sweep writing to it)."""
+
+
 class Store:
     """A DuckDB results store (see the module docstring); one writer at a time."""
 
@@ -90,7 +94,11 @@ def load(path: str | Path) -> dict[str, pd.DataFrame]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such results store")
-    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        raise StoreBusyError(f"{path}: cannot be read now; a running sweep holds it (DuckDB allows one writer "
+                             f"and no readers beside it). Try again when the sweep ends. ({exc})") from None
     try:
         runs = con.execute("SELECT * FROM runs ORDER BY scenario, overrides, replication").df()
         metrics = con.execute("SELECT * FROM metrics").df()

@@ -152,3 +152,13 @@ def test_cli_sweep_results_and_replications(sim_cmd, tmp_path):
     assert r.returncode == 0, r.stderr
     data = json.loads((tmp_path / "o" / "replications.json").read_text())
     assert data["replications"] == 3 and P99 in data["metrics"] and "ci_low" in data["metrics"][P99]
+
+
+def test_reading_a_store_a_sweep_is_writing_is_a_clear_error(sim_cmd, tmp_path):
+    store = tmp_path / "busy.duckdb"
+    writer = Store(store)  # this process holds the write lock, as a running sweep would
+    try:
+        r = subprocess.run([*sim_cmd, "results", str(store)], capture_output=True, text=True)
+        assert r.returncode == 2 and "a running sweep holds it" in r.stderr and "Traceback" not in r.stderr
+    finally:
+        writer.close()
