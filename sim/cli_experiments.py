@@ -92,9 +92,13 @@ def _parse_lhs(items: tuple[str, ...]) -> dict:
 @click.option("--executor", type=click.Choice(["local", "dask", "serial"]), default="local", show_default=True)
 @click.option("--scheduler", default=None, help="dask: scheduler address tcp://host:8786 (default: a LocalCluster)")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="processes (local) or LocalCluster workers")
+@click.option("--until-precision", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="add replications to variants whose headline metrics' relative CI half-width exceeds this")
+@click.option("--max-replications", type=click.IntRange(min=1), default=50, show_default=True,
+              help="per variant, with --until-precision")
 def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], samples: int, replications: int,
               seed: int | None, warmup: str, sets: tuple[str, ...], store: Path, executor: str, scheduler: str | None,
-              workers: int | None) -> None:
+              workers: int | None, until_precision: float | None, max_replications: int) -> None:
     """Run SCENARIO over a grid and/or LHS samples, replicated, into a results store."""
     from sim.cli import _parse_sets
     from sim.experiments.sweep import ProgressBar, sweep
@@ -109,11 +113,13 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
         with ProgressBar(sys.stderr.isatty(), "sweep") as bar:
             result = sweep(scenario, grid=g, lhs=ranges, samples=samples if ranges else 0, replications=replications,
                            seed=root, warmup=warmup, overrides=overrides, executor=executor, workers=workers,
-                           scheduler=scheduler, store=store, progress=bar)
+                           scheduler=scheduler, store=store, progress=bar, until_precision=until_precision,
+                           max_replications=max_replications)
     except (ScenarioError, ValueError) as exc:
         _fail(str(exc))
     ok = len(result.runs) - len(result.failed)
-    click.echo(f"{len(result.variants)} variants x {replications} replications: {ok} run, {len(result.failed)} "
+    more = f" (up to {max_replications} where needed)" if until_precision is not None else ""
+    click.echo(f"{len(result.variants)} variants x {replications} replications{more}: {ok} run, {len(result.failed)} "
                f"failed, {result.skipped} already in {store}" + (" (interrupted)" if result.interrupted else ""))
     for failed in result.failed[:5]:
         click.echo(f"failed {failed['overrides']} replication {failed['replication']}: {failed['error']}", err=True)

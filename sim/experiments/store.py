@@ -50,6 +50,23 @@ class Store:
         """Run ids stored with status ok."""
         return {r[0] for r in self.con.execute("SELECT run_id FROM runs WHERE status = 'ok'").fetchall()}
 
+    def metrics_of(self, run_ids: list[str]) -> dict[str, dict[str, float]]:
+        """The metrics of those of ``run_ids`` stored with status ok."""
+        if not run_ids:
+            return {}
+        self.con.register("wanted_ids", pd.DataFrame({"run_id": run_ids}))
+        try:
+            rows = self.con.execute("SELECT m.run_id, m.name, m.value FROM metrics m JOIN runs r USING (run_id) "
+                                    "JOIN wanted_ids USING (run_id) WHERE r.status = 'ok'").fetchall()
+            ok = {r[0] for r in self.con.execute("SELECT run_id FROM runs JOIN wanted_ids USING (run_id) "
+                                                 "WHERE status = 'ok'").fetchall()}
+        finally:
+            self.con.unregister("wanted_ids")
+        out: dict[str, dict[str, float]] = {rid: {} for rid in ok}
+        for rid, name, value in rows:
+            out[rid][name] = value
+        return out
+
     def write(self, run: dict) -> None:
         """Store one task result in a single transaction (replacing a failed attempt)."""
         con = self.con
@@ -64,17 +81,23 @@ class Store:
                          run["seed"], run["replication"], run["warmup_s"], run["status"], run["error"],
                          run["traceback"], run["wall_s"], run["version"]])
             if run["metrics"]:
-                frame = pd.DataFrame({"run_id": rid, "name": list(run["metrics"]),
-                                      "value": list(run["metrics"].values())})
-                con.execute("INSERT INTO metrics SELECT * FROM frame")
+                self._insert("metrics", pd.DataFrame({"run_id": rid, "name": list(run["metrics"]),
+                                                      "value": list(run["metrics"].values())}))
             if run["histograms"]:
                 frame = pd.DataFrame(run["histograms"], columns=["name", "bin_lo_s", "bin_hi_s", "count"])
                 frame.insert(0, "run_id", rid)
-                con.execute("INSERT INTO histograms SELECT * FROM frame")
+                self._insert("histograms", frame)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def _insert(self, table: str, frame: pd.DataFrame) -> None:
+        self.con.register("incoming", frame)
+        try:
+            self.con.execute(f"INSERT INTO {table} SELECT * FROM incoming")
+        finally:
+            self.con.unregister("incoming")
 
     def close(self) -> None:
         self.con.close()

@@ -5,7 +5,8 @@ samples=8, replications=5, store="runs.duckdb", executor="local")`` builds the v
 cartesian product of the grid, crossed with the LHS samples when both are given), gives replication
 ``k`` of every variant the same seed (so variants differ by design, not by noise), skips runs the
 store already holds with status ok, runs the rest on the executor, and writes each run to the store
-as it finishes. A run that raises is recorded (error, traceback) and the sweep goes on; Ctrl-C
+as it finishes. With ``until_precision`` it then adds replications to the variants whose headline
+metrics are not yet precise enough. A run that raises is recorded (error, traceback) and the sweep goes on; Ctrl-C
 stops it cleanly and keeps what finished.
 """
 
@@ -90,40 +91,60 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
           samples: int = 0, replications: int = 5, seed: int = 1, warmup: str | float = 0.0,
           overrides: Mapping[str, Any] | None = None, executor="local", workers: int | None = None,
           scheduler: str | None = None, store: str | Path | None = None,
-          progress: Callable[[int, int, int], None] | None = None) -> SweepResult:
-    """Run a sweep (see the module docstring). ``progress(done, failed, total)`` after each run."""
+          progress: Callable[[int, int, int], None] | None = None, until_precision: float | None = None,
+          max_replications: int = 50, headline: Sequence[str] = HEADLINE) -> SweepResult:
+    """Run a sweep (see the module docstring). ``progress(done, failed, total)`` after each run.
+    With ``until_precision``, variants whose headline metrics have a relative 95 % CI half-width
+    above the target get more replications (same seeds as the other variants' replication k),
+    up to ``max_replications`` each."""
     base = load(scenario, overrides)
     warmup_s = parse_duration(warmup)
     raw = base.model_dump(mode="json")
     raw.pop("variants", None)
+    digest = base.digest()
     points = variants(grid, lhs, samples, seed)
-    tasks = []
     for point in points:
         variant = validate(apply_overrides(raw, point, source="sweep"), f"sweep {point}")  # before anything runs
         if warmup_s >= variant.horizon:
             raise ScenarioError(f"sweep {point}: warmup {warmup_s:g} s must be shorter than the horizon")
-        tasks += [make_task(raw, base.name, base.digest(), point, seed, k, warmup_s) for k in range(replications)]
     result = SweepResult(variants=points)
+    count = {i: replications for i in range(len(points))}
+    todo = [(i, k) for i in range(len(points)) for k in range(replications)]
     db = Store(store) if store is not None else None
+    pool = make_executor(executor, workers, scheduler)
+    metrics: dict[int, list[dict]] = {i: [] for i in range(len(points))}
     try:
-        if db is not None:
-            done = db.done_ids()
-            result.skipped = sum(1 for t in tasks if t["run_id"] in done)
-            tasks = [t for t in tasks if t["run_id"] not in done]
-        pool = make_executor(executor, workers, scheduler)
-        try:
-            for run in pool.run(run_task, tasks):
-                if db is not None:
-                    db.write(run)
-                result.runs.append(run)
-                if progress is not None:
-                    progress(len(result.runs) - len(result.failed), len(result.failed), len(tasks))
-        except KeyboardInterrupt:
-            result.interrupted = True
-            pool.close(cancel=True)
-        else:
-            pool.close()
+        while todo:
+            tasks = [make_task(raw, base.name, digest, points[i], seed, k, warmup_s) for i, k in todo]
+            where = {t["run_id"]: i for t, (i, _) in zip(tasks, todo)}
+            if db is not None:
+                stored = db.metrics_of([t["run_id"] for t in tasks])
+                result.skipped += len(stored)
+                for rid, m in stored.items():
+                    metrics[where[rid]].append(m)
+                tasks = [t for t in tasks if t["run_id"] not in stored]
+            try:
+                for run in pool.run(run_task, tasks):
+                    if db is not None:
+                        db.write(run)
+                    result.runs.append(run)
+                    if run["status"] == "ok":
+                        metrics[where[run["run_id"]]].append(run["metrics"])
+                    if progress is not None:
+                        progress(len(result.runs) - len(result.failed), len(result.failed), len(tasks))
+            except KeyboardInterrupt:
+                result.interrupted = True
+                break
+            todo = []
+            if until_precision is not None:
+                for i in range(len(points)):
+                    rel = summarize(metrics[i], list(headline))["rel_half_width"]
+                    if count[i] < max_replications and not (rel.fillna(np.inf) < until_precision).all():
+                        extra = min(max(2, replications // 2), max_replications - count[i])
+                        todo += [(i, k) for k in range(count[i], count[i] + extra)]
+                        count[i] += extra
     finally:
+        pool.close(cancel=result.interrupted)
         if db is not None:
             db.close()
     result.runs.sort(key=lambda r: (points.index(r["overrides"]) if r["overrides"] in points else -1,

@@ -162,3 +162,17 @@ def test_reading_a_store_a_sweep_is_writing_is_a_clear_error(sim_cmd, tmp_path):
         assert r.returncode == 2 and "a running sweep holds it" in r.stderr and "Traceback" not in r.stderr
     finally:
         writer.close()
+
+
+def test_sweep_until_precision_adds_replications_only_where_needed(tmp_path):
+    store = tmp_path / "p.duckdb"
+    grid = {"visitors.rate_per_s": [1, 3]}
+    loose = sim.sweep(DEFAULT, grid=grid, replications=2, overrides=SHORT, executor="serial", store=store,
+                      until_precision=100.0)
+    assert len(loose.runs) == 4
+    strict = sim.sweep(DEFAULT, grid=grid, replications=2, overrides=SHORT, executor="serial", store=store,
+                       until_precision=1e-9, max_replications=4)
+    assert strict.skipped == 4 and len(strict.runs) == 4  # replications 2 and 3 of each variant
+    assert sorted(r["replication"] for r in strict.runs) == [2, 2, 3, 3]
+    seeds = {k: {r["seed"] for r in strict.runs if r["replication"] == k} for k in (2, 3)}
+    assert all(len(v) == 1 for v in seeds.values())  # still common random numbers
