@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.sorted_lists import merge_by_time
+
 SLIDING, TUMBLING = "sliding", "tumbling"
 COUNT, SUM, DISTINCT = "count", "sum", "distinct"
 
@@ -229,13 +231,12 @@ class InsightEngine:
                 self._fired[survivor] = sorted(self._fired.get(survivor, []) + moved)
             times = self._times.pop(absorbed, None)
             vals = self._vals.pop(absorbed, None)
-            if times:
-                pairs = list(zip(self._times.get(survivor, []), self._vals.get(survivor) or [None] * len(
-                    self._times.get(survivor, [])))) + list(zip(times, vals or [None] * len(times)))
-                pairs.sort(key=lambda p: p[0])  # stable: the survivor's first among equal times
-                self._times[survivor] = [p[0] for p in pairs]
+            if times:  # the survivor's events first among equal times
+                mine = self._vals.get(survivor, []) if self._valued else None
+                merged_t, merged_v = merge_by_time(self._times.get(survivor, []), mine, times, vals)
+                self._times[survivor] = merged_t
                 if self._valued:
-                    self._vals[survivor] = [p[1] for p in pairs]
+                    self._vals[survivor] = merged_v
         else:
             moved = self._buckets.pop(absorbed, None)
             if moved:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.core.sorted_lists import merge_by_time
+
 STANDARD_REFRESH_S = (12 * 3600.0, 24 * 3600.0)
 RAPID_REFRESH_S = (3600.0, 4 * 3600.0)
 RETRY_AFTER_SKIP_S = 1800.0
@@ -65,10 +67,9 @@ class SegmentState:
         """Identity merged two profiles: their events count together under the survivor."""
         if absorbed == survivor or absorbed not in self._times:
             return
-        pairs = sorted(zip(self._times.pop(absorbed) + self._times.get(survivor, []),
-                           self._ids.pop(absorbed) + self._ids.get(survivor, [])), key=lambda p: p[0])
-        self._times[survivor] = [p[0] for p in pairs]
-        self._ids[survivor] = [p[1] for p in pairs]
+        self._times[survivor], self._ids[survivor] = merge_by_time(
+            self._times.get(survivor, []), self._ids.get(survivor, []),
+            self._times.pop(absorbed), self._ids.pop(absorbed))
         if absorbed in self.members:
             self.members.discard(absorbed)
             self.members.add(survivor)

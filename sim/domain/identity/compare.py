@@ -15,37 +15,30 @@ from rapidfuzz.distance import DamerauLevenshtein, Indel, Jaro, JaroWinkler, Lev
 from sim.domain.identity.rules import Criterion
 
 
-def _percent(scorer: Callable[..., float]) -> Callable[..., float]:
-    def scaled(a: str, b: str, **kwargs) -> float:
-        return scorer(a, b, **kwargs) / 100.0
-    return scaled
-
-
-SCORERS: dict[str, Callable[..., float]] = {
-    "jaro_winkler": JaroWinkler.normalized_similarity,
-    "jaro": Jaro.normalized_similarity,
-    "levenshtein": Levenshtein.normalized_similarity,
-    "damerau_levenshtein": DamerauLevenshtein.normalized_similarity,
-    "indel": Indel.normalized_similarity,
-    "token_sort": _percent(fuzz.token_sort_ratio),
-    "token_set": _percent(fuzz.token_set_ratio),
+# algorithm -> (rapidfuzz scorer, the scale its scores come in)
+SCORERS: dict[str, tuple[Callable[..., float], float]] = {
+    "jaro_winkler": (JaroWinkler.normalized_similarity, 1.0),
+    "jaro": (Jaro.normalized_similarity, 1.0),
+    "levenshtein": (Levenshtein.normalized_similarity, 1.0),
+    "damerau_levenshtein": (DamerauLevenshtein.normalized_similarity, 1.0),
+    "indel": (Indel.normalized_similarity, 1.0),
+    "token_sort": (fuzz.token_sort_ratio, 100.0),
+    "token_set": (fuzz.token_set_ratio, 100.0),
 }
 
 
 def similarity(algorithm: str, a: str, b: str) -> float:
     """Similarity of two strings in [0, 1]."""
-    return float(SCORERS[algorithm](a, b))
+    scorer, scale = SCORERS[algorithm]
+    return float(scorer(a, b)) / scale
 
 
 def similarities(algorithm: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Element-wise similarities of two equally long string arrays (one C call for the lot)."""
     if len(a) == 0:
         return np.zeros(0)
-    scorer = SCORERS[algorithm]
-    if algorithm in ("token_sort", "token_set"):
-        raw = fuzz.token_sort_ratio if algorithm == "token_sort" else fuzz.token_set_ratio
-        return process.cpdist(list(a), list(b), scorer=raw, dtype=np.float32).astype(np.float64) / 100.0
-    return process.cpdist(list(a), list(b), scorer=scorer, dtype=np.float32).astype(np.float64)
+    scorer, scale = SCORERS[algorithm]
+    return process.cpdist(list(a), list(b), scorer=scorer, dtype=np.float32).astype(np.float64) / scale
 
 
 def criterion_holds(criterion: Criterion, a: str, b: str) -> tuple[bool, float]:

@@ -120,7 +120,6 @@ class IdentityGraph:
         self.merges = 0
         self.refused = 0
         self.refused_by_rule: dict[str, int] = {}
-        self.links = 0
         self.links_by_rule: dict[str, int] = {}
         self.evicted = 0
         self.splits = 0
@@ -259,7 +258,6 @@ class IdentityGraph:
         if pa != pb and self._would_exceed(pa, pb):
             return self._refuse(min(pa, pb), rule)
         self.graph.add_edge(a, b, rule=rule, source=source, t=t, **attrs)
-        self.links += 1
         self.links_by_rule[rule] = self.links_by_rule.get(rule, 0) + 1
         result = LinkResult(profile=pa)
         if pa != pb:

@@ -27,7 +27,6 @@ _SPACES = re.compile(r"\s+")
 _NON_DIGITS = re.compile(r"\D+")
 _PUNCT = re.compile(r"[^\w\s]|_")
 
-NORMALIZERS = ("email", "phone", "name", "digits", "text", "exact")
 
 
 def email(raw: str) -> str:
@@ -84,6 +83,7 @@ def phone_for(region: str) -> Callable[[str], str]:
 
 
 _SIMPLE = {"email": email, "name": name, "digits": digits, "text": text, "exact": exact}
+NORMALIZERS = ("email", "phone", *(k for k in _SIMPLE if k != "email"))
 
 
 def check_spec(spec: str) -> str:
