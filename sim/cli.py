@@ -125,17 +125,10 @@ def compare_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Pa
     from sim.compare import compare
 
     table, _ = _simulate(compare, scenario, seed=seed, overrides=_parse_sets(sets), progress=sys.stderr.isatty())
-    with pd_display():
-        click.echo(table.to_string(float_format=lambda x: f"{x:,.1f}"))
+    click.echo(table.to_string(float_format=lambda x: f"{x:,.1f}"))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out)
-
-
-def pd_display():
-    import pandas as pd
-
-    return pd.option_context("display.width", 200, "display.max_columns", 50)
 
 
 from sim.cli_identity import identity  # noqa: E402  (sub-command group)

@@ -24,7 +24,7 @@ def _fmt(table) -> str:
 def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Path, replications: int, warmup: str,
                      until_precision: float | None, max_replications: int, workers: int | None, quiet: bool) -> None:
     from sim.experiments.replicate import replicate
-    from sim.experiments.sweep import ProgressBar
+    from sim.report.progress import ProgressBar
     from sim.scenario.load import load
 
     try:
@@ -101,7 +101,8 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
               workers: int | None, until_precision: float | None, max_replications: int) -> None:
     """Run SCENARIO over a grid and/or LHS samples, replicated, into a results store."""
     from sim.cli import _parse_sets
-    from sim.experiments.sweep import ProgressBar, sweep
+    from sim.experiments.sweep import sweep
+    from sim.report.progress import ProgressBar
     from sim.scenario.load import load
 
     g, ranges = _parse_grid(grid), _parse_lhs(lhs)

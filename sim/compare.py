@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from sim.result import latency_stats
 from sim.runner import run
-from sim.scenario.load import ScenarioError, apply_overrides, load, validate
+from sim.scenario.load import ScenarioError, derive, load
 
 BASE = "base"
 
@@ -22,15 +23,13 @@ BASE = "base"
 def variant_scenarios(scenario, overrides: Mapping[str, Any] | None = None) -> dict:
     """The base scenario and each variant (base + the variant's dotted overrides), validated."""
     base = load(scenario, overrides)
-    raw = base.model_dump(mode="python")
-    raw["variants"] = {}
     out = {}
     if not base.variants:
         out[BASE] = base
     for name, changes in base.variants.items():
         if not isinstance(changes, dict):
             raise ScenarioError(f"variants.{name}: a mapping of dotted overrides, e.g. {{insights.window_type: tumbling}}")
-        out[name] = validate(apply_overrides(raw, changes, source=f"variants.{name}"), f"variants.{name}")
+        out[name] = derive(base, changes, f"variants.{name}")
     return out
 
 
@@ -46,7 +45,7 @@ def compare(scenario: str | Path | dict, seed: int | None = None, overrides: Map
         results[name] = result
         s = result.intent_summary()
         tta = s["time_to_action_s"]
-        e2e = result.to_dict()["latency_s"].get("click->notification", {})
+        e2e = latency_stats(result.latency("click->notification"))
         rows.append({"variant": name, "firings": result.counts["data_actions"]["firings_received"],
                      "actions": result.counts["data_actions"]["platform_events"] +
                      result.counts["data_actions"]["webhooks"],

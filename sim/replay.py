@@ -65,7 +65,8 @@ class ReplayResult:
 
 
 def parse_times(values: np.ndarray) -> np.ndarray:
-    """Epoch seconds from text: numbers as they are, ISO 8601 parsed (naive = UTC); NaN if neither."""
+    """Epoch seconds from text: numbers as they are, ISO 8601 parsed (naive = UTC); NaN if neither.
+    The column-wise form of :func:`sim.core.units.parse_timestamp` (a test keeps them equal)."""
     t = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
     todo = np.isnan(t)
     if todo.any():

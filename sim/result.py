@@ -61,7 +61,7 @@ class RunResult:
     wall_s: float = 0.0
     version: str = ""
     pipeline: object = field(default=None, repr=False)  # the wired actors, for inspection
-    _latency_cache: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     # -- latencies -----------------------------------------------------------------------------
     def latency_keys(self) -> list[str]:
@@ -105,8 +105,8 @@ class RunResult:
     def latency(self, key: str, since: float = 0.0) -> np.ndarray:
         """Latencies in seconds of the messages that passed both stages of ``key`` by the horizon;
         with ``since`` (a warm-up, seconds) only those whose first stage was at or after it."""
-        if (key, since) in self._latency_cache:
-            return self._latency_cache[(key, since)]
+        if (key, since) in self._cache:
+            return self._cache[(key, since)]
         h = self.horizon_s
         cross = self.cross()
         if key in cross:
@@ -123,7 +123,7 @@ class RunResult:
         values = end - start
         keep = np.isfinite(values) & (start >= since) if since > 0 else np.isfinite(values)
         values = values[keep]
-        self._latency_cache[(key, since)] = values
+        self._cache[(key, since)] = values
         return values
 
     def latencies(self) -> dict[str, np.ndarray]:
@@ -197,23 +197,27 @@ class RunResult:
         caught, missed, or pending (the horizon came before ``catch_within`` had passed)."""
         from sim.domain.intents import find_intents, match_actions
 
+        if "intents" in self._cache:
+            return self._cache["intents"].copy()
         pipe = self.pipeline
         sc = pipe.ctx.scenario
         ids, person, t = pipe.intent_views.arrays()
         found = find_intents(person, t, sc.insights.threshold, sc.insights.window)
         kind = next((k for k in ("platform_event", "webhook") if k in sc.data_actions.targets), None)
-        act_t = self.ledger.stage_times(kind, "action", self.horizon_s) if kind else np.empty(0)
-        parent = self.ledger.table(kind).parent[: len(act_t)] if kind else np.empty(0, np.int64)
-        ok = np.isfinite(act_t) & (parent >= 0)
-        pos = np.searchsorted(ids, parent[ok])
-        pos = np.minimum(pos, max(len(ids) - 1, 0))
-        known = (len(ids) > 0) & (ids[pos] == parent[ok]) if len(ids) else np.zeros(int(ok.sum()), bool)
-        out = match_actions(found, person[pos[known]] if len(ids) else np.empty(0, np.int64),
-                            act_t[ok][known], sc.catch_within)
+        action_person, action_t = np.empty(0, np.int64), np.empty(0)
+        if kind is not None and len(ids):  # an action's person: its origin click's true person
+            act_t = self.ledger.stage_times(kind, "action", self.horizon_s)
+            parent = self.ledger.table(kind).parent[: len(act_t)]
+            act_t, parent = act_t[np.isfinite(act_t) & (parent >= 0)], parent[np.isfinite(act_t) & (parent >= 0)]
+            pos = np.minimum(np.searchsorted(ids, parent), len(ids) - 1)
+            known = ids[pos] == parent
+            action_person, action_t = person[pos[known]], act_t[known]
+        out = match_actions(found, action_person, action_t, sc.catch_within)
         caught = out["action_t"].notna()
         pending = ~caught & (out["t"] + sc.catch_within > self.horizon_s)
         out["status"] = np.where(caught, "caught", np.where(pending, "pending", "missed"))
-        return out
+        self._cache["intents"] = out
+        return out.copy()
 
     def intent_summary(self) -> dict:
         """Counts of caught / missed / pending intents and the time-to-action distribution (s)."""

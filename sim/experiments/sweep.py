@@ -13,7 +13,6 @@ stops it cleanly and keeps what finished.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from sim.experiments.metrics import HEADLINE
 from sim.experiments.stats import summarize
 from sim.experiments.store import Store
 from sim.experiments.tasks import make_task, run_task
-from sim.scenario.load import ScenarioError, apply_overrides, load, validate
+from sim.scenario.load import ScenarioError, derive, load
 
 
 def lhs_samples(ranges: Mapping[str, tuple[float, float]], samples: int, seed: int) -> list[dict[str, Any]]:
@@ -104,7 +103,7 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
     digest = base.digest()
     points = variants(grid, lhs, samples, seed)
     for point in points:
-        variant = validate(apply_overrides(raw, point, source="sweep"), f"sweep {point}")  # before anything runs
+        variant = derive(base, point, f"sweep {point}")  # every variant is checked before anything runs
         if warmup_s >= variant.horizon:
             raise ScenarioError(f"sweep {point}: warmup {warmup_s:g} s must be shorter than the horizon")
     result = SweepResult(variants=points)
@@ -150,32 +149,3 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
     result.runs.sort(key=lambda r: (points.index(r["overrides"]) if r["overrides"] in points else -1,
                                     r["replication"]))
     return result
-
-
-class ProgressBar:
-    """A rich progress bar for experiments: runs done, failed, and the time left."""
-
-    def __init__(self, enabled: bool, description: str = "runs") -> None:
-        self.enabled = enabled
-        self.description = description
-        self._bar = None
-        self._task = None
-        self.started = time.perf_counter()
-
-    def __enter__(self) -> "ProgressBar":
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("failed {task.fields[failed]}"), TimeRemainingColumn(), transient=True)
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.description, total=None, failed=0)
-        return self
-
-    def __call__(self, done: int, failed: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done + failed, total=total, failed=failed)
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)

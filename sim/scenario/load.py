@@ -77,6 +77,14 @@ def validate(raw: dict, source: str = "scenario") -> Scenario:
         raise ScenarioError(format_errors(err, source)) from None
 
 
+def derive(base: Scenario, changes: Mapping[str, Any], label: str) -> Scenario:
+    """A variant of ``base``: its dotted ``changes`` applied and validated (errors start with
+    ``label``); the base's own ``variants`` are not carried over."""
+    raw = base.model_dump(mode="python")
+    raw["variants"] = {}
+    return validate(apply_overrides(raw, changes, source=label), label)
+
+
 def load(path_or_scenario: str | Path | Scenario | dict, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """A validated scenario from a YAML path, a dict or a Scenario, with dotted overrides applied."""
     overrides = dict(overrides or {})
