@@ -10,17 +10,24 @@ naming the field and what is allowed, and exits with code 2.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import time
 
-import click
+STARTED = time.perf_counter()  # the command's own start, for "wrote ... (N s wall)"
+
+import os  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import click  # noqa: E402
 
 from sim.report.tables import make_console
-from sim.scenario.load import ScenarioError, parse_override_value
+from sim.scenario.load import ScenarioError, parse_override_value  # noqa: E402
 
 
 def _parse_sets(pairs: tuple[str, ...]) -> dict:
-    overrides = {}
+    from sim.scenario.load import Overrides
+
+    overrides = Overrides(source="--set")
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
@@ -79,15 +86,35 @@ def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, 
                          max_replications, workers, quiet)
         return
     console = make_console()
-    result = _simulate(run, scenario, seed=seed, overrides=_parse_sets(sets),
-                       progress=not quiet and sys.stderr.isatty())
-    out.mkdir(parents=True, exist_ok=True)
-    result.to_json(out / "summary.json")
-    paths = [] if no_plots else result.save_plots(out)
+    overrides = _parse_sets(sets)
+    writable_dir(out, "--out")
+    result = _simulate(run, scenario, seed=seed, overrides=overrides, progress=not quiet)
+    for warning in result.warnings():
+        click.echo(f"warning: {warning}", err=True)
+    paths = result.write(out, plots=not no_plots, command=" ".join(["sim", *sys.argv[1:]]))
     if not quiet:
         print_summary(result, console)
-        written = ", ".join(str(p) for p in [out / "summary.json", *paths])
-        console.print(f"wrote {written} ({result.wall_s:.1f} s wall)")
+        console.print(f"wrote {', '.join(str(p) for p in paths)} ({time.perf_counter() - STARTED:.1f} s wall, "
+                      f"{result.wall_s:.1f} s simulating)", soft_wrap=True)
+
+
+def writable_dir(path: Path, flag: str) -> None:
+    """Create ``path`` if needed and check it is a writable directory, before any work is done;
+    exit 2 with one line naming ``flag`` otherwise."""
+    problem = None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            problem = "is not writable"
+    except FileExistsError:
+        problem = "exists and is not a directory"
+    except NotADirectoryError:
+        problem = "lies under a file, not a directory"
+    except OSError as exc:
+        problem = f"cannot be created ({exc.strerror or exc})"
+    if problem:
+        click.echo(f"error: {flag} {path}: {problem}; give a directory that can be written", err=True)
+        sys.exit(2)
 
 
 @main.command("validate")
@@ -120,11 +147,14 @@ def validate_cmd(json_path: Path | None, quick: bool, replications: int | None, 
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a parameter in every variant")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="also write the table as CSV")
-def compare_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path | None) -> None:
-    """Run the scenario's variants on the same traffic and compare time to action and missed intents."""
+@click.option("--quiet", "-q", is_flag=True, help="no progress")
+def compare_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path | None, quiet: bool) -> None:
+    """Run the scenario's variants on the same traffic and compare intents caught and time to action."""
     from sim.compare import compare
 
-    table, _ = _simulate(compare, scenario, seed=seed, overrides=_parse_sets(sets), progress=sys.stderr.isatty())
+    table, results = _simulate(compare, scenario, seed=seed, overrides=_parse_sets(sets), progress=not quiet)
+    for warning in sorted({w for r in results.values() for w in r.warnings()}):
+        click.echo(f"warning: {warning}", err=True)
     click.echo(table.to_string(float_format=lambda x: f"{x:,.1f}"))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,10 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _fmt(table) -> str:
-    return table.to_string(float_format=lambda x: f"{x:,.4g}")
+def _fmt(table, index: bool = False) -> str:
+    from sim.report.tables import experiment_table
+
+    return experiment_table(table).to_string(float_format=lambda x: f"{x:,.4g}", index=index)
 
 
 def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Path, replications: int, warmup: str,
@@ -29,7 +31,7 @@ def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Pat
 
     try:
         root = load(scenario, overrides).seed if seed is None else seed
-        with ProgressBar(not quiet and sys.stderr.isatty(), "replications") as bar:
+        with ProgressBar(not quiet, "replications") as bar:
             reps = replicate(scenario, replications=replications, seed=root, warmup=warmup, overrides=overrides,
                              until_precision=until_precision, max_replications=max_replications,
                              workers=workers, progress=bar)
@@ -43,7 +45,7 @@ def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Pat
     console = make_console()
     console.print(f"{reps.scenario}: {len(reps.ok_runs)} replications (root seed {root}, warm-up {warmup}), "
                   f"{len(reps.failed)} failed", soft_wrap=True)
-    click.echo(_fmt(reps.headline_table()))
+    click.echo(_fmt(reps.headline_table(), index=True))
     if until_precision is not None:
         ok = reps.precise(until_precision)
         click.echo(f"precision target {until_precision:g}: {'met' if ok else 'NOT met'} after {len(reps.ok_runs)} "
@@ -96,9 +98,10 @@ def _parse_lhs(items: tuple[str, ...]) -> dict:
               help="add replications to variants whose headline metrics' relative CI half-width exceeds this")
 @click.option("--max-replications", type=click.IntRange(min=1), default=50, show_default=True,
               help="per variant, with --until-precision")
+@click.option("--quiet", "-q", is_flag=True, help="no progress")
 def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], samples: int, replications: int,
               seed: int | None, warmup: str, sets: tuple[str, ...], store: Path, executor: str, scheduler: str | None,
-              workers: int | None, until_precision: float | None, max_replications: int) -> None:
+              workers: int | None, until_precision: float | None, max_replications: int, quiet: bool) -> None:
     """Run SCENARIO over a grid and/or LHS samples, replicated, into a results store."""
     from sim.cli import _parse_sets
     from sim.experiments.sweep import sweep
@@ -111,7 +114,7 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
     overrides = _parse_sets(sets)
     try:
         root = load(scenario, overrides).seed if seed is None else seed
-        with ProgressBar(sys.stderr.isatty(), "sweep") as bar:
+        with ProgressBar(not quiet, "sweep") as bar:
             result = sweep(scenario, grid=g, lhs=ranges, samples=samples if ranges else 0, replications=replications,
                            seed=root, warmup=warmup, overrides=overrides, executor=executor, workers=workers,
                            scheduler=scheduler, store=store, progress=bar, until_precision=until_precision,

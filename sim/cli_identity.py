@@ -55,7 +55,7 @@ def resolve_cmd(rules_path: Path, inputs: tuple[Path, ...], out: Path, profiles_
 
     console = make_console()
     say = partial(console.print, soft_wrap=True, markup=False, highlight=False)
-    show = not quiet and sys.stderr.isatty()
+    show = not quiet
     started = time.perf_counter()
     try:
         rules = load_rules(rules_path)

@@ -58,7 +58,7 @@ def replay_cmd(insight_paths: tuple[Path, ...], events: Path, out: Path, time_co
         if dup:
             raise InsightError(f"insight names must differ; repeated: {', '.join(dup)}")
         rules = load_rules(rules_path) if rules_path else None
-        with progress_counter("replaying", enabled=not quiet and sys.stderr.isatty(), unit="events") as advance:
+        with progress_counter("replaying", enabled=not quiet, unit="events") as advance:
             result = replay(specs, events, out, time_column=time_column, group_column=group_column, rules=rules,
                             on_bad_row=on_bad_row, progress=advance)
     except (InsightError, RulesError, BadInputError) as exc:

@@ -43,15 +43,22 @@ def compare(scenario: str | Path | dict, seed: int | None = None, overrides: Map
     for name, sc in variants.items():
         result = run(sc, seed=seed, progress=progress)
         results[name] = result
-        s = result.intent_summary()
-        tta = s["time_to_action_s"]
-        e2e = latency_stats(result.latency("click->notification"))
-        rows.append({"variant": name, "firings": result.counts["data_actions"]["firings_received"],
-                     "actions": result.counts["data_actions"]["platform_events"] +
-                     result.counts["data_actions"]["webhooks"],
-                     "lost": sum(sum(c["dropped"].values()) for kind, c in result.conservation.by_kind.items()
-                                 if kind != "click"),
-                     "intents": s["intents"], "caught": s["caught"], "missed": s["missed"], "pending": s["pending"],
-                     "tta_p50_s": tta["p50"], "tta_p95_s": tta["p95"], "tta_p99_s": tta["p99"],
-                     "notify_p50_s": e2e.get("p50"), "notify_p99_s": e2e.get("p99")})
+        rows.append(variant_row(name, result))
     return pd.DataFrame(rows).set_index("variant"), results
+
+
+def variant_row(name: str, result) -> dict:
+    """One variant's line: firings, filtered firings, actions, messages lost after the Data Action,
+    intents by status, and time to action (intent to reaction) and to the bell, in seconds."""
+    s = result.intent_summary()
+    tta = s["time_to_action_s"]
+    e2e = latency_stats(result.latency("click->notification")) if "flow" in result.ledger.tables else {}
+    da = result.counts["data_actions"]
+    lost = sum(sum(c["dropped"].values()) for kind, c in result.conservation.by_kind.items()
+               if kind not in ("click", "firing"))
+    return {"variant": name, "firings": da["firings_received"], "filtered": da["filtered_no_contact"],
+            "actions": da["platform_events"] + da["webhooks"], "lost": lost,
+            "intents": s["intents"], "caught": s["caught"], "late": s["late"], "missed": s["missed"],
+            "pending": s["pending"], "acted": s["acted"],
+            "tta_p50_s": tta["p50"], "tta_p95_s": tta["p95"], "tta_p99_s": tta["p99"],
+            "notify_p50_s": e2e.get("p50"), "notify_p99_s": e2e.get("p99")}

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.core.ledger import DELIVERED, Conservation, Ledger
+from sim.core.ledger import DELIVERED, DROPPED, Conservation, Ledger
 
 # key -> (kind, stage, origin kind, origin stage): the origin is found through the parent ids
 CROSS = {"click->notification": ("flow", "notification", "click", "click"),
@@ -168,8 +168,6 @@ class RunResult:
     def lost_detail(self) -> pd.DataFrame:
         """What was lost and why, in detail: per kind and reason, how many, when the first and the
         last were dropped (seconds), and the last stage those messages had reached."""
-        from sim.core.ledger import DROPPED
-
         rows = []
         h = self.horizon_s
         for kind, table in self.ledger.tables.items():
@@ -192,40 +190,69 @@ class RunResult:
     # -- intents: the ground truth of what the activation should catch ------------------------
     def intents(self) -> pd.DataFrame:
         """Every intent of a known prospect (``threshold`` views of the insight's page by one true
-        person within ``window``; see :mod:`sim.domain.intents`) with ``action_t`` and
-        ``time_to_action`` (NaN when not acted on within ``catch_within``) and ``status``:
-        caught, missed, or pending (the horizon came before ``catch_within`` had passed)."""
-        from sim.domain.intents import find_intents, match_actions
+        person within ``window``), each with its ``status`` (caught, late, missed, pending) and
+        ``cause`` (why missed, why pending), ``acted``, ``action_t`` and ``time_to_data_action``
+        (the first Data Action for the person within ``catch_within``), ``reaction_t`` and
+        ``time_to_action`` (the first reaction the business saw: the owner's bell or the webhook's
+        acknowledgement). Times in seconds; see :mod:`sim.domain.intents`."""
+        from sim.core.ledger import DELIVERED, IN_FLIGHT
+        from sim.core.lineage import reactions
+        from sim.domain.intents import classify, find_intents
+        from sim.scenario.build import ACTION_KINDS, REACTIONS
 
         if "intents" in self._cache:
             return self._cache["intents"].copy()
         pipe = self.pipeline
         sc = pipe.ctx.scenario
-        ids, person, t = pipe.intent_views.arrays()
-        found = find_intents(person, t, sc.insights.threshold, sc.insights.window)
-        kind = next((k for k in ("platform_event", "webhook") if k in sc.data_actions.targets), None)
-        action_person, action_t = np.empty(0, np.int64), np.empty(0)
-        if kind is not None and len(ids):  # an action's person: its origin click's true person
-            act_t = self.ledger.stage_times(kind, "action", self.horizon_s)
-            parent = self.ledger.table(kind).parent[: len(act_t)]
-            act_t, parent = act_t[np.isfinite(act_t) & (parent >= 0)], parent[np.isfinite(act_t) & (parent >= 0)]
-            pos = np.minimum(np.searchsorted(ids, parent), len(ids) - 1)
-            known = ids[pos] == parent
-            action_person, action_t = person[pos[known]], act_t[known]
-        out = match_actions(found, action_person, action_t, sc.catch_within)
-        caught = out["action_t"].notna()
-        pending = ~caught & (out["t"] + sc.catch_within > self.horizon_s)
-        out["status"] = np.where(caught, "caught", np.where(pending, "pending", "missed"))
+        truth, h, ledger = pipe.truth, self.horizon_s, self.ledger
+        ids, person, t = truth.views()
+        found = find_intents(person, t, sc.insights.threshold, sc.insights.window, click=ids)
+        clicks = found["click"].to_numpy()
+        states = ledger.states_at("click", h)[clicks]
+        fate = np.array([ledger.reasons[r] if r >= 0 else "" for r in ledger.table("click").reason[clicks]],
+                        dtype=object)
+        fate[states == DELIVERED] = "delivered"
+        fate[states == IN_FLIGHT] = "in_flight"
+        found["click_fate"] = fate
+        parts = []
+        for kind in ACTION_KINDS:
+            if kind not in ledger.tables:
+                continue
+            table = ledger.table(kind)
+            reaction_t, fate = reactions(ledger, kind, REACTIONS, h)
+            parts.append(pd.DataFrame({"person": truth.person_of(table.parent[: table.n]),
+                                       "t": ledger.stage_times(kind, "action", h),
+                                       "reaction_t": reaction_t, "fate": fate}))
+        actions = pd.concat(parts, ignore_index=True) if parts else \
+            pd.DataFrame({"person": [], "t": [], "reaction_t": [], "fate": []})
+        fired = ledger.table("firing")
+        firings = pd.DataFrame({"person": truth.person_of(fired.parent[: fired.n]),
+                                "t": ledger.stage_times("firing", "fired", h),
+                                "filtered": ledger.states_at("firing", h) == DROPPED})
+        out = classify(found, actions[actions["person"] >= 0], firings, sc.catch_within, h)
         self._cache["intents"] = out
         return out.copy()
 
     def intent_summary(self) -> dict:
-        """Counts of caught / missed / pending intents and the time-to-action distribution (s)."""
+        """Intents per status (caught + late + missed + pending = intents), ``acted``,
+        ``missed_by_reason``, ``pending_by_cause``, ``time_to_action_s`` (intent to the reaction,
+        over caught and late intents) and ``time_to_data_action_s`` (intent to the Data Action,
+        over acted intents), in seconds."""
+        from sim.domain.intents import summarize
+
         frame = self.intents()
-        counts = frame["status"].value_counts()
-        return {"intents": int(len(frame)), "caught": int(counts.get("caught", 0)),
-                "missed": int(counts.get("missed", 0)), "pending": int(counts.get("pending", 0)),
-                "time_to_action_s": latency_stats(frame["time_to_action"].to_numpy(dtype=float))}
+        return {**summarize(frame),
+                "time_to_action_s": latency_stats(frame["time_to_action"].to_numpy(dtype=float)),
+                "time_to_data_action_s": latency_stats(frame["time_to_data_action"].to_numpy(dtype=float))}
+
+    def warnings(self) -> list[str]:
+        """Things about the run's set-up that make its numbers easy to misread."""
+        out = []
+        sc = self.pipeline.ctx.scenario if self.pipeline is not None else None
+        if sc is not None and sc.catch_within > self.horizon_s:
+            out.append(f"catch_within ({sc.catch_within:g} s) is longer than the horizon ({self.horizon_s:g} s): "
+                       "no intent can be counted as missed, and unanswered ones stay pending")
+        return out
 
     def to_dict(self) -> dict:
         stats = {k: latency_stats(self.latency(k)) for k in self.latency_keys()}
@@ -248,6 +275,7 @@ class RunResult:
             "by_kind": by_kind,
             "lost": self.lost_detail().to_dict("records"),
             "intents": self.intent_summary() if self.pipeline is not None else None,
+            "warnings": self.warnings(),
             "ledger_digest": self.ledger.digest(self.horizon_s),
             "version": self.version,
             "wall_s": self.wall_s,
@@ -261,6 +289,24 @@ class RunResult:
         return text
 
     # -- time series ---------------------------------------------------------------------------
+    def primary_e2e(self) -> str | None:
+        """The end-to-end key of the scenario's delivery path: ``click->notification`` when the Flow
+        gets the alerts, else ``click->ack`` (webhook only); None when neither runs."""
+        return next((key for key, (kind, *_) in CROSS.items()
+                     if key.startswith("click->") and kind in self.ledger.tables), None)
+
+    def fault_windows(self) -> list[dict]:
+        """The scenario's faults: target, kind, start and end (seconds)."""
+        if self.pipeline is None:
+            return []
+        return [{"target": f.target, "kind": f.kind, "start": f.start, "end": f.end}
+                for f in self.pipeline.ctx.faults.faults]
+
+    def allocation_series(self, grid: np.ndarray) -> np.ndarray | None:
+        """The hourly publish allocation at each time of ``grid`` (None without an event bus)."""
+        bus = getattr(self.pipeline, "event_bus", None)
+        return None if bus is None else np.array([bus.allocation_at(x) for x in grid])
+
     def occupancy(self, kind: str, a: str, b: str, grid: np.ndarray) -> np.ndarray:
         """Messages between stages ``a`` and ``b`` (entered ``a``, not yet left ``b``) at each time."""
         h = self.horizon_s
@@ -290,7 +336,7 @@ class RunResult:
 
         return latency_cdf(self, ax=ax)
 
-    def plot_e2e_histogram(self, key: str = "click->notification", ax=None):
+    def plot_e2e_histogram(self, key: str | None = None, ax=None):
         from sim.report.plots import e2e_histogram
 
         return e2e_histogram(self, key=key, ax=ax)
@@ -309,3 +355,22 @@ class RunResult:
         from sim.report.plots import save_all
 
         return save_all(self, Path(out_dir))
+
+    def scenario_dict(self) -> dict | None:
+        """The resolved scenario (every default filled in), as plain data."""
+        return None if self.pipeline is None else self.pipeline.ctx.scenario.model_dump(mode="json")
+
+    def write(self, out_dir: str | Path, plots: bool = True, command: str | None = None) -> list[Path]:
+        """Write ``summary.json``, the PNG plots (unless ``plots`` is false) and ``report.html``
+        (the summary, losses, intents, figures and scenario in one self-contained page) into
+        ``out_dir``; return the paths written."""
+        from sim.report import html
+        from sim.report.plots import render_pngs, save_all
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.to_json(out / "summary.json")
+        pngs = render_pngs(self) if plots else {}
+        paths = [out / "summary.json", *save_all(self, out, pngs)]
+        paths.append(html.write(self, out / "report.html", pngs, command))
+        return paths

@@ -36,4 +36,15 @@ def compare(store: str | Path, scenario: str | None = None, metrics: Sequence[st
             row[m] = mean
             row[f"{m}±"] = half
         rows.append(row)
+    params = sorted({k for (_, overrides) in runs.groupby(["scenario", "overrides"]).groups for k in json.loads(overrides)})
+    rows.sort(key=lambda r: (r["scenario"], *(_order(r.get(p)) for p in params)))
     return pd.DataFrame(rows)
+
+
+def _order(value) -> tuple:
+    """Sort key of a parameter value: numbers by value (10 before 100), then text, then missing."""
+    if isinstance(value, bool) or value is None:
+        return (2, str(value))
+    if isinstance(value, (int, float)):
+        return (0, float(value))
+    return (1, str(value))

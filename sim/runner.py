@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from sim.core.ledger import ConservationError, check_conservation, describe_loss
+from sim.report.progress import ProgressLines
 from sim.result import RunResult
 from sim.scenario.build import Pipeline, build
 from sim.scenario.load import load
@@ -27,10 +28,23 @@ def version() -> str:
         return "0+unknown"
 
 
-def _advance(pipe: Pipeline, horizon: float, progress: bool, label: str) -> None:
+def _advance(pipe: Pipeline, horizon: float, progress: bool | None, label: str) -> None:
+    """Run to the horizon. ``progress``: None shows a bar on a terminal and nothing otherwise; True
+    shows the bar on a terminal and otherwise a line every few seconds on stderr; False nothing."""
     env = pipe.ctx.env
-    if not progress:
+    tty = sys.stderr.isatty()
+    if not progress and not (progress is None and tty):
         env.run(until=horizon)
+        return
+
+    def status() -> str:
+        return f"t={env.now:,.0f}/{horizon:,.0f} s clicks={pipe.ctx.ledger.table('click').n:,}"
+
+    if not tty:
+        with ProgressLines(label, total=horizon, unit="simulated s") as lines:
+            for k in range(1, PROGRESS_STEPS + 1):
+                env.run(until=horizon * k / PROGRESS_STEPS)
+                lines.update(env.now, status())
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -40,8 +54,7 @@ def _advance(pipe: Pipeline, horizon: float, progress: bool, label: str) -> None
         task = bar.add_task(label, total=PROGRESS_STEPS, sim="")
         for k in range(1, PROGRESS_STEPS + 1):
             env.run(until=horizon * k / PROGRESS_STEPS)
-            clicks = pipe.ctx.ledger.table("click").n
-            bar.update(task, advance=1, sim=f"t={env.now:,.0f}s clicks={clicks:,}")
+            bar.update(task, advance=1, sim=status())
 
 
 def run(scenario: str | Path | Scenario | dict, seed: int | None = None,
@@ -52,7 +65,8 @@ def run(scenario: str | Path | Scenario | dict, seed: int | None = None,
     ``scenario`` is a YAML path, a dict or a :class:`~sim.scenario.models.Scenario`; ``overrides``
     maps dotted paths to values (``{"visitors.rate_per_s": 40}``); ``seed`` defaults to the
     scenario's. ``visitors`` swaps in another traffic model (see :func:`sim.scenario.build.build`).
-    ``progress`` shows a progress bar (default: when stderr is a terminal). With ``check`` (the
+    ``progress``: True shows a progress bar on a terminal and a line every few seconds on stderr
+    otherwise; None (the default) a bar on a terminal only; False nothing. With ``check`` (the
     default) a conservation failure raises :class:`~sim.core.ledger.ConservationError`.
     """
     sc = load(scenario, overrides)
@@ -71,8 +85,6 @@ def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True,
     started = time.perf_counter() if started is None else started
     sc = pipe.ctx.scenario
     horizon = pipe.ctx.horizon
-    if progress is None:
-        progress = sys.stderr.isatty()
     _advance(pipe, horizon, progress, sc.name)
     held: dict[str, list[np.ndarray]] = {}
     for actor in pipe.actors:

@@ -1,10 +1,12 @@
 """The Data Action service: firing -> action rule -> payload -> targets.
 
-On each firing it looks up the unified profile's CRM contact (and so the account), applies the
-action rule (``require_contact_id``: firings of anonymous profiles are filtered out and counted),
-compiles the payload, and creates one message per target: a ``platform_event`` published on the
-event bus, and/or a ``webhook`` call. Both leave the ``action`` stage at the firing time; the
-publish request reaches the bus ``latency`` seconds later.
+Each firing (of the insight or a segment entry) is a ``firing`` message (parent: the click that
+completed it). The service looks up the unified profile's CRM contact (and so the account) and
+applies the action rule (``require_contact_id``: a firing of an anonymous profile is dropped as
+``filtered_no_contact``); otherwise the firing is delivered, the payload compiled, and one message
+created per target: a ``platform_event`` published on the event bus, and/or a ``webhook`` call.
+Both leave the ``action`` stage at the firing time; the publish request reaches the bus
+``latency`` seconds later.
 """
 
 from __future__ import annotations
@@ -42,10 +44,13 @@ class DataActionService(Actor):
     def on_firing(self, firing: InsightFiring) -> None:
         now = self.env.now
         self.firings += 1
+        fid = self.ledger.create("firing", now, parent=firing.click_id)
         contact = self.contact_of(firing.profile)
         if contact is None and self.p.require_contact_id:
             self.filtered += 1
+            self.ledger.drop("firing", fid, "filtered_no_contact", now)
             return
+        self.ledger.deliver("firing", fid, now)
         contact_id = account_name = None
         if contact is not None:
             contact_id = self.population.contact_ids[contact]

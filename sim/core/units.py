@@ -25,12 +25,21 @@ def parse_duration(value: str | int | float) -> float:
     if isinstance(value, bool):
         raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value < 0:
-            raise DurationError(f"{value!r} is not a duration; expected a finite value >= 0")
+        if not math.isfinite(value):
+            raise DurationError(f"{value!r} is not a duration; expected a finite number of seconds")
+        if value < 0:
+            raise DurationError(f"{value!r} is negative; a duration must be positive (or 0)")
         return float(value)
     if not isinstance(value, str):
         raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
     text = value.strip()
+    if text.startswith("-"):
+        try:
+            parse_duration(text[1:])
+        except DurationError:
+            pass
+        else:
+            raise DurationError(f"{value!r} is negative; a duration must be positive (or 0)")
     pos, total = 0, 0.0
     for match in _PART.finditer(text):
         if match.start() != pos:

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from sim.report.plots import _axes
+from matplotlib.ticker import MaxNLocator
+
+from sim.report.plots import _axes, line_styles
 
 
 def percentiles_vs(table: pd.DataFrame, param: str, key: str = "latency_s.click->notification",
@@ -45,11 +47,13 @@ def percentiles_vs(table: pd.DataFrame, param: str, key: str = "latency_s.click-
 def cdfs(results: Mapping[str, object], key: str = "click->notification", ax=None):
     """Latency CDFs of several runs (e.g. the variants of ``sim compare``) on one axis."""
     fig, ax = _axes(ax)
-    for name, result in results.items():
-        values = np.sort(result.latency(key))
+    for (name, result), style in zip(results.items(), line_styles(len(results))):
+        values = np.sort(result.latency(key)) if key in result.latency_keys() else np.empty(0)
         if len(values):
-            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post", label=f"{name} (n={len(values)})")
-    ax.set_xscale("log")
+            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
+                    label=f"{name} (n={len(values):,})", **style)
+    ax.set_xscale("symlog", linthresh=0.01, linscale=0.3)
+    ax.set_xlim(left=0)
     ax.set_xlabel(f"{key} (s)")
     ax.set_ylabel("share of messages")
     ax.set_title(f"{key}: variants on the same traffic")
@@ -75,4 +79,24 @@ def knee(table: pd.DataFrame, offered: str, throughput: str = "throughput_per_s.
         right.plot(x, t[latency], color="tab:red", marker="s", label=latency)
         right.set_ylabel(f"{latency} (s)", color="tab:red")
     ax.set_title("throughput vs offered load")
+    return fig
+
+
+def time_to_action(results: Mapping[str, object], ax=None):
+    """For several runs (e.g. the variants of ``sim compare``): the CDF of time from intent to the
+    reaction (caught and late intents), as a share of *all* intents, so a curve that ends low
+    is a design that leaves intents unanswered. Hours on the x axis."""
+    fig, ax = _axes(ax)
+    for (name, result), style in zip(results.items(), line_styles(len(results))):
+        frame = result.intents()
+        tta = np.sort(frame["time_to_action"].dropna().to_numpy()) / 3600.0
+        if len(frame):
+            ax.step(np.concatenate(([0.0], tta)), np.arange(0, len(tta) + 1) / len(frame), where="post",
+                    label=f"{name} ({len(tta):,} of {len(frame):,} intents answered)", **style)
+    ax.set_xlabel("time from intent to the reaction (h)")
+    ax.set_ylabel("share of all intents answered")
+    ax.set_ylim(0, 1)
+    ax.set_title("time to action: variants on the same traffic")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
     return fig

@@ -2,13 +2,59 @@
 
 ``with progress_counter("resolving", total=n, enabled=True) as advance: advance(5000)`` counts
 rows; ``with ProgressBar(enabled, "sweep") as bar: bar(done, failed, total)`` follows experiment
-runs. When ``enabled`` is false (not a terminal, ``--quiet``) both do nothing.
+runs. On a terminal they draw a bar; otherwise (a log, a CI job, a pipe) :class:`ProgressLines`
+prints one plain line every few seconds (``SIM_PROGRESS_INTERVAL``, default 5 s) to stderr. When
+``enabled`` is false (``--quiet``) they do nothing.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+
+def _interval() -> float:
+    try:
+        return max(float(os.environ.get("SIM_PROGRESS_INTERVAL", "5")), 0.0)
+    except ValueError:
+        return 5.0
+
+
+class ProgressLines:
+    """Plain progress lines on stderr, at most one every few seconds: what was done, the total,
+    the elapsed time and an estimate of the time left."""
+
+    def __init__(self, label: str, total: float | None = None, unit: str = "", stream=None) -> None:
+        self.label, self.total, self.unit = label, total, unit
+        self.stream = stream or sys.stderr
+        self.every = _interval()
+        self.started = self.last = time.perf_counter()
+
+    def __enter__(self) -> "ProgressLines":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, done: float, detail: str = "", force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.started
+        parts = [f"{self.label}:"]
+        if self.total:
+            share = min(max(done / self.total, 0.0), 1.0)
+            parts.append(f"{share:6.1%}")
+            if share > 0:
+                parts.append(f"ETA {elapsed * (1 - share) / share:,.0f} s")
+        if detail:
+            parts.append(detail)
+        parts.append(f"elapsed {elapsed:,.0f} s")
+        print(" ".join(parts), file=self.stream, flush=True)
 
 
 @contextmanager
@@ -16,6 +62,15 @@ def progress_counter(description: str, total: int | None = None, enabled: bool =
                      unit: str = "rows") -> Iterator[Callable[[int], None]]:
     if not enabled:
         yield lambda n: None
+        return
+    if not sys.stderr.isatty():
+        lines = ProgressLines(description, total=total, unit=unit)
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            lines.update(done[0], f"{done[0]:,} {unit}")
+        yield advance
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
@@ -35,9 +90,12 @@ class ProgressBar:
         self.description = description
         self._bar = None
         self._task = None
+        self._lines: ProgressLines | None = None
 
     def __enter__(self) -> "ProgressBar":
-        if self.enabled:
+        if self.enabled and not sys.stderr.isatty():
+            self._lines = ProgressLines(self.description)
+        elif self.enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -47,6 +105,10 @@ class ProgressBar:
         return self
 
     def __call__(self, done: int, failed: int, total: int) -> None:
+        if self._lines is not None:
+            self._lines.total = total
+            self._lines.update(done + failed, f"runs {done + failed}/{total}, failed {failed}",
+                               force=done + failed == total)
         if self._bar is not None:
             self._bar.update(self._task, completed=done + failed, total=total, failed=failed)
 

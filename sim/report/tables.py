@@ -37,24 +37,24 @@ def print_summary(result, console: Console | None = None) -> None:
     dropped = ", ".join(f"{k}={v:,}" for k, v in sorted(c.dropped.items())) or "none"
     status = "[green]ok[/green]" if c.ok else "[red]VIOLATED[/red]"
     console.print(f"conservation {status}: created {c.created:,} = delivered {c.delivered:,} + dropped "
-                  f"{sum(c.dropped.values()):,} ({dropped}) + in flight {c.in_flight:,}")
+                  f"{sum(c.dropped.values()):,} ({dropped}) + in flight {c.in_flight:,}", soft_wrap=True)
     tp = result.throughput()
-    console.print("throughput (msgs/s): " + ", ".join(f"{k} {v:.3f}" for k, v in tp.items()))
+    console.print("throughput (msgs/s): " + ", ".join(f"{k} {v:.3f}" for k, v in tp.items()), soft_wrap=True)
     counts = result.counts
     ins, ident, crm = counts.get("insights", {}), counts.get("identity", {}), counts.get("crm", {})
-    console.print(f"insight firings {ins.get('firings', 0):,}, late events {ins.get('late', 0):,}; "
+    da = counts.get("data_actions", {})
+    console.print(f"insight firings {ins.get('firings', 0):,} (filtered for no CRM contact "
+                  f"{da.get('filtered_no_contact', 0):,}), late events {ins.get('late', 0):,}; "
                   f"profiles {ident.get('unified_profiles', 0):,}, merges {ident.get('merges', 0):,}, "
-                  f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}")
+                  f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}", soft_wrap=True)
     bus = counts.get("event_bus", {})
-    first = bus.get("first_limit_exceeded_s")
-    console.print(f"event bus: published {bus.get('published', 0):,}, LIMIT_EXCEEDED {bus.get('limit_exceeded', 0):,}"
-                  + (f" (first at {first:,.0f} s)" if first is not None else "")
-                  + f", peak allocation used {bus.get('allocation_peak_per_hour', 0):,}/h")
+    if "platform_event" in result.ledger.tables:
+        first = bus.get("first_limit_exceeded_s")
+        console.print(f"event bus: published {bus.get('published', 0):,}, LIMIT_EXCEEDED "
+                      f"{bus.get('limit_exceeded', 0):,}" + (f" (first at {first:,.0f} s)" if first is not None else "")
+                      + f", peak allocation used {bus.get('allocation_peak_per_hour', 0):,}/h", soft_wrap=True)
     if result.pipeline is not None:
-        intents = result.intent_summary()
-        tta = intents["time_to_action_s"]
-        console.print(f"intents {intents['intents']:,}: caught {intents['caught']:,}, missed {intents['missed']:,}, "
-                      f"pending {intents['pending']:,}; time to action p50 {_s(tta['p50'])} s, p95 {_s(tta['p95'])} s")
+        print_intents(result.intent_summary(), console)
     lost = result.lost_detail()
     if len(lost):
         table = Table(title="what was lost and why")
@@ -64,3 +64,39 @@ def print_summary(result, console: Console | None = None) -> None:
             table.add_row(row.kind, row.reason, f"{row.count:,}", f"{row.first_s:,.0f}", f"{row.last_s:,.0f}",
                           row.last_stage)
         console.print(table)
+
+
+def _counts(mapping: dict) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in mapping.items() if v) or "-"
+
+
+def print_intents(intents: dict, console: Console) -> None:
+    """The intents line: caught, late, missed (by reason), pending (by cause), and time to action."""
+    tta, tda = intents["time_to_action_s"], intents["time_to_data_action_s"]
+    console.print(f"intents {intents['intents']:,}: caught {intents['caught']:,}, late {intents['late']:,}, "
+                  f"missed {intents['missed']:,} ({_counts(intents['missed_by_reason'])}), pending "
+                  f"{intents['pending']:,} ({_counts(intents['pending_by_cause'])}); acted {intents['acted']:,}",
+                  soft_wrap=True)
+    console.print(f"time to action (intent -> reaction) p50 {_s(tta['p50'])} s, p95 {_s(tta['p95'])} s; "
+                  f"to the Data Action p50 {_s(tda['p50'])} s", soft_wrap=True)
+
+
+_SHORT = (("latency_s.", ""), ("click->notification", "bell"), ("click->ack", "ack"),
+          ("throughput_per_s.", "tput."), ("conservation.dropped.", "drop."), ("conservation.", ""),
+          ("intents.", "int."), ("counts.", ""))
+
+
+def short_name(column: str) -> str:
+    """A display name for a metric column (``latency_s.click->notification.p99`` -> ``bell.p99``)."""
+    for long, short in _SHORT:
+        column = column.replace(long, short)
+    return column
+
+
+def experiment_table(table):
+    """A results table for the console: short metric names, and no ``scenario`` column when it
+    holds a single scenario."""
+    out = table.rename(columns=short_name)
+    if "scenario" in out and out["scenario"].nunique() <= 1:
+        out = out.drop(columns="scenario")
+    return out

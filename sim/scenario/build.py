@@ -8,11 +8,16 @@ Message kinds and their stages (path order; the first is creation), with the kin
 ids point to:
 
 * ``click``: click, ingest, lakehouse, identity, insight
+* ``firing`` (parent: click), an insight firing or segment entry reaching the Data Action: fired
+  (delivered, or dropped as ``filtered_no_contact`` by the action rule)
 * ``platform_event`` (parent: click): action, publish
 * ``flow`` (parent: platform_event), the Flow's copy of an event: available, flow_start, notification
 * ``apex:<name>`` (parent: platform_event): available, run_start, processed
 * ``pubsub:<name>`` (parent: platform_event): available, fetched, processed
 * ``webhook`` (parent: click): action, post, ack
+
+Only the kinds a scenario uses are registered (no ``flow`` without a platform-event target and
+the CRM Flow, no ``webhook`` without a webhook target).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from sim.actors.event_bus import EventBus
 from sim.actors.identity_service import IdentityService
 from sim.actors.ingestion import IngestionAPI
 from sim.actors.insights import InsightActor
-from sim.actors.intent_views import IntentViews
+from sim.actors.ground_truth import GroundTruth
 from sim.actors.lakehouse import Lakehouse
 from sim.actors.pubsub import PubSubClient
 from sim.actors.segments import SegmentActor
@@ -44,12 +49,28 @@ from sim.scenario.models import Scenario
 
 KINDS = {  # kind -> (stages, parent kind)
     "click": (["click", "ingest", "lakehouse", "identity", "insight"], None),
+    "firing": (["fired"], "click"),
     "platform_event": (["action", "publish"], "click"),
     "flow": (["available", "flow_start", "notification"], "platform_event"),
     "webhook": (["action", "post", "ack"], "click"),
 }
 APEX_STAGES = ["available", "run_start", "processed"]
 PUBSUB_STAGES = ["available", "fetched", "processed"]
+ACTION_KINDS = ("platform_event", "webhook")  # what a Data Action creates (stage ``action``)
+REACTIONS = (("flow", "notification"), ("webhook", "ack"))  # what the business sees
+
+
+def kinds_used(scenario: Scenario) -> dict[str, tuple[list[str], str | None]]:
+    """The message kinds a scenario's actors create, with their stages and parent kind."""
+    targets = scenario.data_actions.targets
+    bus = "platform_event" in targets
+    used = {"click", "firing"} | ({"platform_event"} if bus else set()) | \
+        ({"flow"} if bus and scenario.crm.enabled else set()) | ({"webhook"} if "webhook" in targets else set())
+    out = {k: v for k, v in KINDS.items() if k in used}
+    if bus:
+        out.update({f"apex:{s.name}": (APEX_STAGES, "platform_event") for s in scenario.subscribers.apex})
+        out.update({f"pubsub:{s.name}": (PUBSUB_STAGES, "platform_event") for s in scenario.subscribers.pubsub})
+    return out
 
 
 @dataclass
@@ -68,7 +89,7 @@ class Pipeline:
     crm: CrmFlow | None
     webhooks: WebhookSender | None
     segments: SegmentActor | None = None
-    intent_views: IntentViews | None = None
+    truth: GroundTruth | None = None
     apex: list[ApexTrigger] = field(default_factory=list)
     pubsub: list[PubSubClient] = field(default_factory=list)
 
@@ -94,13 +115,9 @@ def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
     """
     env = simpy.Environment()
     ledger = Ledger()
-    for kind, (stages, parent) in KINDS.items():
+    for kind, (stages, parent) in kinds_used(scenario).items():
         ledger.register(kind, stages, parent)
     subs = scenario.subscribers
-    for spec in subs.apex:
-        ledger.register(f"apex:{spec.name}", APEX_STAGES, "platform_event")
-    for spec in subs.pubsub:
-        ledger.register(f"pubsub:{spec.name}", PUBSUB_STAGES, "platform_event")
     rng = RandomStreams(seed)
     faults = FaultSchedule([Fault(f.target, f.kind, f.start, f.duration, f.rate, f.factor, f.allocation)
                             for f in scenario.faults])
@@ -117,10 +134,11 @@ def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
     else:
         source = visitors
     bus = EventBus(ctx)
-    crm = CrmFlow(ctx, bus, population) if scenario.crm.enabled else None
-    apex = [ApexTrigger(ctx, bus, spec) for spec in subs.apex]
-    pubsub = [PubSubClient(ctx, bus, spec) for spec in subs.pubsub]
     targets = scenario.data_actions.targets
+    on_bus = "platform_event" in targets
+    crm = CrmFlow(ctx, bus, population) if scenario.crm.enabled and on_bus else None
+    apex = [ApexTrigger(ctx, bus, spec) for spec in subs.apex] if on_bus else []
+    pubsub = [PubSubClient(ctx, bus, spec) for spec in subs.pubsub] if on_bus else []
     webhooks = WebhookSender(ctx) if "webhook" in targets else None
     identity = IdentityService(ctx, population, forward=None)  # type: ignore[arg-type]
     data_actions = DataActionService(ctx, population, identity.contact_of,
@@ -142,7 +160,7 @@ def build(scenario: Scenario, seed: int, visitors=None) -> Pipeline:
         identity.forward = insights.receive
     lakehouse = Lakehouse(ctx, identity.receive)
     ingestion = IngestionAPI(ctx, source, lakehouse.submit)
-    intent_views = IntentViews(population.n_prospects, PAGE_CODE[scenario.insights.page])
-    ingestion.observers.append(intent_views)
+    truth = GroundTruth(population.n_prospects, PAGE_CODE[scenario.insights.page])
+    ingestion.observers.append(truth)
     return Pipeline(ctx, population, source, ingestion, lakehouse, identity, insights, data_actions, bus,
-                    crm, webhooks, segments, intent_views, apex, pubsub)
+                    crm, webhooks, segments, truth, apex, pubsub)

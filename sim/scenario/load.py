@@ -30,6 +30,15 @@ def format_errors(err: ValidationError, source: str) -> str:
     return pydantic_errors(err, source, Scenario)
 
 
+class Overrides(dict):
+    """Dotted overrides that remember where they came from (``--set`` on the command line,
+    ``overrides`` in Python), so that an error names it."""
+
+    def __init__(self, items: Mapping[str, Any] | None = None, source: str = "overrides") -> None:
+        super().__init__(items or {})
+        self.source = source
+
+
 def parse_override_value(text: str) -> Any:
     """A ``--set`` value as YAML (``40`` -> 40, ``true`` -> True, ``10m`` stays a string)."""
     try:
@@ -38,7 +47,7 @@ def parse_override_value(text: str) -> Any:
         return text
 
 
-def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "--set") -> dict:
+def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "overrides") -> dict:
     """A copy of ``raw`` with each dotted ``key = value`` applied; unknown keys are errors."""
     out = copy.deepcopy(raw)
     for key, value in overrides.items():
@@ -87,6 +96,7 @@ def derive(base: Scenario, changes: Mapping[str, Any], label: str) -> Scenario:
 
 def load(path_or_scenario: str | Path | Scenario | dict, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """A validated scenario from a YAML path, a dict or a Scenario, with dotted overrides applied."""
+    source_of_overrides = getattr(overrides, "source", "overrides")
     overrides = dict(overrides or {})
     if isinstance(path_or_scenario, Scenario):
         raw = path_or_scenario.model_dump(mode="python")
@@ -96,5 +106,5 @@ def load(path_or_scenario: str | Path | Scenario | dict, overrides: Mapping[str,
     else:
         raw, source = read_yaml(path_or_scenario), str(path_or_scenario)
     if overrides:
-        raw = apply_overrides(raw, overrides)
+        raw = apply_overrides(raw, overrides, source=source_of_overrides)
     return validate(raw, source)

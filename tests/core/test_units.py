@@ -9,7 +9,13 @@ def test_durations_read_in_seconds(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("bad", ["10 mins", "10", "m10", "", "10x", "-5s", -1, True, "1h 30m"])
+@pytest.mark.parametrize("bad", ["-5s", -1, "-1h30m", -0.001])
+def test_negative_durations_say_they_must_be_positive(bad):
+    with pytest.raises(DurationError, match="is negative; a duration must be positive"):
+        parse_duration(bad)
+
+
+@pytest.mark.parametrize("bad", ["10 mins", "10", "m10", "", "10x", "--5s", True, "1h 30m", float("inf")])
 def test_bad_durations_name_the_allowed_forms(bad):
     with pytest.raises(DurationError, match="expected"):
         parse_duration(bad)

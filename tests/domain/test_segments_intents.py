@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.domain.intents import find_intents, match_actions
+from sim.domain.intents import find_intents
 from sim.domain.segments import SegmentState, check_refresh, publish_allowed
 
 H = 3600.0
@@ -72,10 +72,3 @@ def test_intents_equal_brute_force(views, threshold, window):
     t = np.array([v[1] for v in views], dtype=float)
     got = find_intents(person, t, threshold, float(window))
     assert list(zip(got.person, got.t)) == brute_intents(person.tolist(), t.tolist(), threshold, window)
-
-
-def test_an_intent_is_caught_by_the_first_action_in_time():
-    intents = pd.DataFrame({"person": [1, 1, 2, 3], "t": [100.0, 5000.0, 100.0, 100.0]})
-    out = match_actions(intents, np.array([1, 2, 3]), np.array([150.0, 99.0, 100.0 + 86400.0]), 3600.0)
-    assert out["time_to_action"].tolist()[:1] == [50.0]
-    assert out["action_t"].isna().tolist() == [False, True, True, True]  # 2: before; 3: too late

@@ -32,7 +32,10 @@ def test_summary_json_has_the_contract_keys(small_run):
                 "identity->insight", "action->publish", "publish->flow_start", "flow_start->notification"):
         assert set(s["latency_s"][key]) >= {"count", "p50", "p95", "p99", "max", "mean"}
     assert s["latency_s"]["click->notification"]["count"] > 0
-    assert set(s["by_kind"]) == {"click", "platform_event", "flow", "webhook"}
+    assert set(s["by_kind"]) == {"click", "firing", "platform_event", "flow", "webhook"}
+    assert set(s["intents"]) >= {"intents", "caught", "late", "missed", "pending", "acted", "missed_by_reason",
+                                 "pending_by_cause", "time_to_action_s", "time_to_data_action_s"}
+    assert s["warnings"] == []
     assert s["by_kind"]["click"]["conservation"]["created"] == s["counts"]["visitors"]["clicks_sent"]
     assert s["throughput_per_s"]["ingestion"] > 100 * s["throughput_per_s"]["crm"] > 0  # decoupling
 
