@@ -53,6 +53,17 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Audience:
+    """The customer a trigger or journey is about: a contact, lead or account ``id``."""
+
+    type: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.id}"
+
+
+@dataclass(frozen=True)
 class Column:
     """One typed column; ``targets`` for lookups, ``choices`` for choices, bounds for numbers."""
 
@@ -283,6 +294,10 @@ class DataverseStore:
         """The record a lookup points to, or ``None``."""
         row = self._rows.get(ref.table, {}).get(ref.id)
         return None if row is None else MappingProxyType(row)
+
+    def profile(self, customer: Audience) -> Mapping[str, Any] | None:
+        """The customer's own record (for ``{{contact.firstname}}``), or ``None``."""
+        return self.find(Ref(customer.type, customer.id))
 
     def _values(self, table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
         out = {}

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.core.errors import validate_model
 from sim.domain.dynamics.dataverse import (
-    CUSTOMER_TABLES, STANDARD_TABLES, ChangeEvent, DataverseStore, Ref, Table, TableSpec,
+    CUSTOMER_TABLES, STANDARD_TABLES, Audience, ChangeEvent, DataverseStore, Ref, Table, TableSpec,
 )
 
 MAX_CUSTOM_ATTRIBUTES = 29  # doc: custom triggers carry at most 29 attributes
@@ -41,17 +41,6 @@ State = Literal["draft", "ready_to_use"]
 
 class TriggerError(ValueError):
     """A trigger definition or payload the platform would reject; the message names the trigger."""
-
-
-@dataclass(frozen=True)
-class Audience:
-    """The customer a trigger is about: a contact, lead or account ``id``."""
-
-    type: str
-    id: str
-
-    def __str__(self) -> str:
-        return f"{self.type}:{self.id}"
 
 
 @dataclass(frozen=True)
