@@ -194,6 +194,20 @@ class Journey(_Model):
     reentry: Literal["never", "always"] | ReentryAfter = "always"
     concurrent: bool = Field(False, description="assumed: a customer in progress does not start another instance")
 
+    @field_validator("reentry", mode="before")
+    @classmethod
+    def _reentry_form(cls, raw: Any) -> Any:
+        if raw in ("never", "always") or isinstance(raw, ReentryAfter):
+            return raw
+        if isinstance(raw, dict):
+            try:
+                return ReentryAfter.model_validate(raw)
+            except ValidationError as err:
+                problem = err.errors()[0]
+                where = ".".join(str(p) for p in problem["loc"])
+                raise ValueError(f"{where}: {problem['msg'].removeprefix('Value error, ')}") from None
+        raise ValueError(f"{raw!r} is not allowed; allowed: never, always, {{after: <duration>}}")
+
     def walk(self) -> Iterator[Tile]:
         """Every tile, depth first."""
         def visit(tiles: list) -> Iterator[Tile]:
@@ -218,8 +232,10 @@ for _m in (WaitForTriggerTile, Branch, AttributeConditionTile, Journey):
 def _where(raw: Any, loc: tuple) -> tuple[str | None, str]:
     """(tile id, remaining dotted field path) for a pydantic error location in the raw mapping."""
     node, tile, rest, parent = raw, None, [], None
-    for part in loc:
-        if isinstance(node, dict) and part in node:
+    for n, part in enumerate(loc, start=1):
+        if n == len(loc) and isinstance(part, str) and not (isinstance(node, dict) and part in node):
+            rest.append(str(part))  # a missing or unknown field
+        elif isinstance(node, dict) and part in node:
             node, parent = node[part], part
             rest.append(str(part))
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
