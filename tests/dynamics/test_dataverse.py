@@ -90,6 +90,12 @@ def test_update_errors_name_the_record_and_key(store):
         store.create("contact", {}, t=0, record_id="c1")
 
 
+def test_the_key_may_be_given_as_a_value(store):
+    assert store.create("contact", {"contactid": "c7"}, t=0).record_id == "c7"
+    with pytest.raises(DataverseError, match="differ"):
+        store.create("contact", {"contactid": "c8"}, t=0, record_id="c9")
+
+
 def test_single_target_lookup_accepts_a_plain_id(store):
     ev = store.create("incident", {"primarycontactid": "c1"}, t=0)
     assert ev.record["primarycontactid"] == Ref("contact", "c1")

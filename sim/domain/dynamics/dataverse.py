@@ -313,8 +313,10 @@ class DataverseStore:
         """Create a record at ``t`` (seconds) as ``user``; its event lists the non-null columns."""
         tab = self.table(table)
         given = dict(values)
-        if tab.primary_key in given:
-            record_id = record_id or given.pop(tab.primary_key)
+        key_value = given.pop(tab.primary_key, None)
+        if record_id is not None and key_value is not None and key_value != record_id:
+            raise DataverseError(f"{tab.name}: record id {record_id!r} and {tab.primary_key} {key_value!r} differ")
+        record_id = record_id if record_id is not None else key_value
         coerced = self._values(tab, given)
         if record_id is None:
             self._next += 1
