@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.domain.insight_spec import parse_insight
 from sim.domain.insights import InsightEngine
-from sim.replay import replay
+from sim.runs.replay import replay
 
 COUNT = {"name": "pricing_hot", "filter": "page == 'pricing'", "threshold": 3, "window": "10m"}
 SLIDING = {**COUNT, "name": "pricing_sliding", "window_type": "sliding", "cooldown": "10m"}

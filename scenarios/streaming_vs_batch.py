@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.compare import compare
+from sim.results.variants import compare
 from sim.experiments.stats import summarize
 from sim.report.experiment_plots import cdfs
 

@@ -17,7 +17,6 @@ import simpy
 from sim.core.ledger import Ledger
 from sim.core.rng import RandomStreams
 from sim.domain.faults import FaultSchedule
-from sim.scenario.models import Scenario
 
 
 @dataclass
@@ -27,8 +26,8 @@ class RunContext:
     env: simpy.Environment
     ledger: Ledger
     rng: RandomStreams
-    scenario: Scenario
-    horizon: float
+    horizon: float  # seconds
+    start_epoch_s: float = 0.0  # wall-clock time of t = 0, epoch seconds
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     faults: FaultSchedule = field(default_factory=FaultSchedule)
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.result import RunResult
+from sim.results.run_result import RunResult
 
-HEADLINE = ("latency_s.click->notification.p50", "latency_s.click->notification.p95",
+HEADLINE = (  # Data Cloud's; each system declares its own (System.headline)"latency_s.click->notification.p50", "latency_s.click->notification.p95",
             "latency_s.click->notification.p99", "throughput_per_s.crm")
 PERCENTILES = (50, 95, 99)
 HISTOGRAM_EDGES_S = np.concatenate(([0.0], np.logspace(-1, 6, 57)))  # 0.1 s to ~11.6 days, 8 bins/decade
-HISTOGRAM_KEYS = ("click->notification", "click->ack")
 
 
 def _flatten(prefix: str, value, out: dict) -> None:
@@ -46,19 +45,17 @@ def run_metrics(result: RunResult, warmup_s: float = 0.0) -> dict[str, float]:
         out[f"conservation.{k}"] = float(c[k])
     for reason, n in c["dropped"].items():
         out[f"conservation.dropped.{reason}"] = float(n)
-    if result.pipeline is not None:
-        _flatten("intents", result.intent_summary(), out)
-    for actor in ("event_bus", "insights", "crm", "webhooks", "identity", "data_actions"):
-        _flatten(f"counts.{actor}", result.counts.get(actor, {}), out)
+    for section, values in result.extras().items():  # the system's own results (intents, ...)
+        _flatten(section, values, out)
+    _flatten("counts", result.counts, out)
     return out
 
 
 def run_histograms(result: RunResult, warmup_s: float = 0.0) -> list[tuple[str, float, float, int]]:
-    """Latency histograms of the end-to-end keys: (key, bin low s, bin high s, count) rows."""
+    """Latency histograms of the system's cross-kind (end-to-end) keys: (key, bin low s, bin high s,
+    count) rows."""
     rows = []
-    for key in HISTOGRAM_KEYS:
-        if key not in result.latency_keys():
-            continue
+    for key in result.cross():
         counts, edges = np.histogram(result.latency(key, since=warmup_s), bins=HISTOGRAM_EDGES_S)
         rows += [(key, float(lo), float(hi), int(n)) for lo, hi, n in zip(edges[:-1], edges[1:], counts) if n]
     return rows

@@ -23,6 +23,7 @@ from sim.experiments.metrics import HEADLINE
 from sim.experiments.stats import summarize
 from sim.experiments.tasks import make_task, run_task
 from sim.scenario.load import load
+from sim.systems import get as get_system
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Replications:
 
 def replicate(scenario, replications: int = 20, seed: int = 1, warmup: str | float = 0.0,
               overrides: Mapping[str, Any] | None = None, until_precision: float | None = None,
-              max_replications: int = 200, headline: Sequence[str] = HEADLINE, executor="local",
+              max_replications: int = 200, headline: Sequence[str] | None = None, executor="local",
               workers: int | None = None, scheduler: str | None = None, progress=None) -> Replications:
     """Run replications (see the module docstring). ``progress(done, failed, total)`` is called
     after each run."""
@@ -74,7 +75,7 @@ def replicate(scenario, replications: int = 20, seed: int = 1, warmup: str | flo
     raw = sc.model_dump(mode="json")
     raw.pop("variants", None)
     digest = sc.digest()
-    out = Replications(sc.name, headline=tuple(headline))
+    out = Replications(sc.name, headline=tuple(headline or get_system(sc.system).headline))
     pool = make_executor(executor, workers, scheduler)
     try:
         next_k = 0

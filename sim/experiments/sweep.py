@@ -28,6 +28,7 @@ from sim.experiments.stats import summarize
 from sim.experiments.store import Store
 from sim.experiments.tasks import make_task, run_task
 from sim.scenario.load import ScenarioError, derive, load
+from sim.systems import get as get_system
 
 
 def lhs_samples(ranges: Mapping[str, tuple[float, float]], samples: int, seed: int) -> list[dict[str, Any]]:
@@ -91,12 +92,13 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
           overrides: Mapping[str, Any] | None = None, executor="local", workers: int | None = None,
           scheduler: str | None = None, store: str | Path | None = None,
           progress: Callable[[int, int, int], None] | None = None, until_precision: float | None = None,
-          max_replications: int = 50, headline: Sequence[str] = HEADLINE) -> SweepResult:
+          max_replications: int = 50, headline: Sequence[str] | None = None) -> SweepResult:
     """Run a sweep (see the module docstring). ``progress(done, failed, total)`` after each run.
     With ``until_precision``, variants whose headline metrics have a relative 95 % CI half-width
     above the target get more replications (same seeds as the other variants' replication k),
     up to ``max_replications`` each."""
     base = load(scenario, overrides)
+    headline = tuple(headline or get_system(base.system).headline)
     warmup_s = parse_duration(warmup)
     raw = base.model_dump(mode="json")
     raw.pop("variants", None)

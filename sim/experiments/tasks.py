@@ -34,7 +34,7 @@ def make_task(scenario_raw: dict, scenario_name: str, scenario_hash: str, overri
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Run one task; never raises: a failure is returned with its error and traceback."""
     from sim.experiments.metrics import run_histograms, run_metrics
-    from sim.runner import run, version
+    from sim.runs.runner import run, version
 
     started = time.perf_counter()
     out = {k: task[k] for k in ("run_id", "scenario_name", "scenario_hash", "overrides", "seed", "replication",

@@ -158,7 +158,7 @@ def bus(result):
     if used:
         t, v = np.array(used).T
         bottom.plot(t / scale, v, drawstyle="steps-post", label="publishes in the rolling hour (all publishers)")
-    alloc = result.allocation_series(grid)
+    alloc = result.step_series("publish_allocation", grid)
     if alloc is not None:
         bottom.plot(grid / scale, alloc, color="red", linestyle="--", label="allocation per hour")
     shade_faults(bottom, result, scale, {"event_bus"})
@@ -172,12 +172,12 @@ def bus(result):
 
 
 def figures(result) -> dict[str, Figure]:
-    """The standard figures of a run, by file name; ``bus.png`` only when the run publishes
-    platform events."""
+    """The figures of a run, by file name: the shared ones, then the system's own (for Data Cloud,
+    ``bus.png`` when the run publishes platform events)."""
     out = {"latency_cdf.png": latency_cdf(result), "e2e_histogram.png": e2e_histogram(result),
            "queues.png": queues(result)}
-    if "platform_event" in result.ledger.tables:
-        out["bus.png"] = bus(result)
+    if result.system is not None:
+        out.update(result.system.extra_figures(result))
     return out
 
 

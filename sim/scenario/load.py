@@ -18,16 +18,11 @@ from pydantic import BaseModel, ValidationError
 
 from sim.core.yamlfile import read_mapping
 from sim.core.errors import allowed_fields, pydantic_errors, submodel
-from sim.scenario.models import Scenario
+from sim.scenario.models import ScenarioBase, model_for
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used, with a message naming the field and what is allowed."""
-
-
-def format_errors(err: ValidationError, source: str) -> str:
-    """One line per problem: ``source: dotted.path: what is wrong; what is allowed``."""
-    return pydantic_errors(err, source, Scenario)
 
 
 class Overrides(dict):
@@ -50,9 +45,12 @@ def parse_override_value(text: str) -> Any:
 def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "overrides") -> dict:
     """A copy of ``raw`` with each dotted ``key = value`` applied; unknown keys are errors."""
     out = copy.deepcopy(raw)
+    if "system" in overrides:  # the system decides which fields exist
+        out["system"] = overrides["system"]
+    root = _model(out, source)
     for key, value in overrides.items():
         parts = key.split(".")
-        model: type[BaseModel] | None = Scenario
+        model: type[BaseModel] | None = root
         node = out
         for i, part in enumerate(parts):
             if model is None or part not in model.model_fields:
@@ -72,6 +70,13 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "over
     return out
 
 
+def _model(raw: dict, source: str) -> type[ScenarioBase]:
+    try:
+        return model_for(raw.get("system", "data_cloud"))
+    except ValueError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+
+
 def read_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
@@ -79,14 +84,16 @@ def read_yaml(path: str | Path) -> dict:
     return read_mapping(path, ScenarioError, "a scenario is a YAML mapping with name, horizon and actor sections")
 
 
-def validate(raw: dict, source: str = "scenario") -> Scenario:
+def validate(raw: dict, source: str = "scenario") -> ScenarioBase:
+    """The scenario ``raw`` validated by the model of its ``system`` (default ``data_cloud``)."""
+    model = _model(raw, source)
     try:
-        return Scenario.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as err:
-        raise ScenarioError(format_errors(err, source)) from None
+        raise ScenarioError(pydantic_errors(err, source, model)) from None
 
 
-def derive(base: Scenario, changes: Mapping[str, Any], label: str) -> Scenario:
+def derive(base: ScenarioBase, changes: Mapping[str, Any], label: str) -> Scenario:
     """A variant of ``base``: its dotted ``changes`` applied and validated (errors start with
     ``label``); the base's own ``variants`` are not carried over."""
     raw = base.model_dump(mode="python")
@@ -94,11 +101,12 @@ def derive(base: Scenario, changes: Mapping[str, Any], label: str) -> Scenario:
     return validate(apply_overrides(raw, changes, source=label), label)
 
 
-def load(path_or_scenario: str | Path | Scenario | dict, overrides: Mapping[str, Any] | None = None) -> Scenario:
+def load(path_or_scenario: str | Path | ScenarioBase | dict,
+         overrides: Mapping[str, Any] | None = None) -> ScenarioBase:
     """A validated scenario from a YAML path, a dict or a Scenario, with dotted overrides applied."""
     source_of_overrides = getattr(overrides, "source", "overrides")
     overrides = dict(overrides or {})
-    if isinstance(path_or_scenario, Scenario):
+    if isinstance(path_or_scenario, ScenarioBase):
         raw = path_or_scenario.model_dump(mode="python")
         source = path_or_scenario.name
     elif isinstance(path_or_scenario, dict):

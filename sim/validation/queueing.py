@@ -65,7 +65,7 @@ def simulate(model: str, lam: float, mu, c: int, customers: int, seed: int, warm
     ledger = Ledger()
     stages = ["arrive"] + [f"{n}.{x}" for n in names for x in ("start", "done")]
     ledger.register("job", stages)
-    ctx = RunContext(env, ledger, RandomStreams(seed), scenario=None, horizon=math.inf)  # type: ignore[arg-type]
+    ctx = RunContext(env, ledger, RandomStreams(seed), horizon=math.inf)
     sampler = deterministic if model == "M/D/1" else exponential
     stations: list[StationActor] = []
     forward = None

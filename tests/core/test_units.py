@@ -26,7 +26,7 @@ def test_column_time_parser_agrees_with_the_scalar_one():
     import numpy as np
 
     from sim.core.units import parse_timestamp
-    from sim.replay import parse_times
+    from sim.runs.replay import parse_times
 
     samples = ["1767261780", "1767261780.25", "2026-01-01T10:00:00", "2026-01-01T10:00:00Z",
                "2026-01-01T11:00:00+01:00", "2026-01-01", "2026-01-01T10:00:00.5-02:30"]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "sim" / "domain" / "dynamics"
-FORBIDDEN = ("simpy", "sim.actors", "sim.scenario", "sim.runner", "sim.experiments", "sim.systems")
+FORBIDDEN = ("simpy", "sim.actors", "sim.scenario", "sim.runs.runner", "sim.experiments", "sim.systems")
 
 
 def _imports(path: Path) -> list[str]:

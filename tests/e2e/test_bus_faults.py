@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.actors.visitors import ScriptedClicks
+from sim.actors.data_cloud.visitors import ScriptedClicks
 from sim.scenario.load import ScenarioError, load
 from tests.conftest import DEFAULT
 
@@ -187,7 +187,7 @@ SCEN = DEFAULT.parent
 
 
 def test_crm_outage_scenario_separates_lost_from_delayed():
-    from sim.compare import compare
+    from sim.results.variants import compare
 
     table, results = compare(SCEN / "crm_outage.yaml")
     assert table.loc["no_fault", "lost"] == 0 and table.loc["flow_paused", "lost"] == 0
@@ -198,7 +198,7 @@ def test_crm_outage_scenario_separates_lost_from_delayed():
 
 
 def test_black_friday_runs_out_of_publish_allocation_and_retry_delays_instead_of_dropping():
-    from sim.compare import compare
+    from sim.results.variants import compare
 
     table, results = compare(SCEN / "black_friday_peak.yaml", overrides={"horizon": "3h"})
     drop, retry = results["drop"], results["retry"]

@@ -84,16 +84,16 @@ def test_dask_gives_the_same_results_as_local_processes():
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
-    import sim.runner
+    import sim.runs.runner
 
-    real = sim.runner.run
+    real = sim.runs.runner.run
 
     def flaky(scenario, seed=None, overrides=None, **kw):
         if overrides and overrides.get("crm.flow.batch_size") == 7:
             raise RuntimeError("boom")
         return real(scenario, seed=seed, overrides=overrides, **kw)
 
-    monkeypatch.setattr(sim.runner, "run", flaky)
+    monkeypatch.setattr(sim.runs.runner, "run", flaky)
     store = tmp_path / "s.duckdb"
     res = sim.sweep(DEFAULT, grid={"crm.flow.batch_size": [7, 8]}, replications=1, overrides=SHORT,
                     executor="serial", store=store)

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 import sim
-from sim.actors.visitors import ScriptedClicks
-from sim.compare import compare
+from sim.actors.data_cloud.visitors import ScriptedClicks
+from sim.results.variants import compare
 from tests.conftest import DEFAULT, SCENARIOS
 
 TINY = {"horizon": "2h", "visitors.prospects": 3, "visitors.anonymous": 3, "visitors.mean_devices": 1.0,

@@ -59,7 +59,7 @@ def test_the_request_the_twin_sends_verifies_with_an_independent_hmac():
     r = run()
     sender = r.pipeline.webhooks
     request = sender.last_request
-    key = r.pipeline.ctx.scenario.webhooks.signing_key.encode()
+    key = r.pipeline.scenario.webhooks.signing_key.encode()
     expected = hmac.new(key, request["body"], hashlib.sha256).hexdigest()
     assert request["headers"]["x-signature"] == expected
     doc = json.loads(request["body"])

@@ -98,7 +98,7 @@ def test_rules_group_events_by_the_resolved_profile(sim_cmd, tmp_path):
 
 
 def test_fast_and_row_by_row_readers_give_identical_results(tmp_path, monkeypatch):
-    import sim.replay as rp
+    import sim.runs.replay as rp
     from sim.domain.insight_spec import parse_insight as parse
 
     rng = np.random.default_rng(2)
@@ -123,7 +123,7 @@ def test_fast_and_row_by_row_readers_give_identical_results(tmp_path, monkeypatc
 
 
 def test_regular_structure_detects_what_only_the_row_reader_can_report(tmp_path):
-    from sim.replay import regular_structure
+    from sim.runs.replay import regular_structure
 
     p = tmp_path / "x.csv"
     p.write_text("a,b\n1,2\n\n3,4")

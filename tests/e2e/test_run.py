@@ -7,10 +7,10 @@ import sys
 import pytest
 
 import sim
-from sim.actors.visitors import ScriptedClicks
+from sim.actors.data_cloud.visitors import ScriptedClicks
 from sim.core.ledger import ConservationError
-from sim.runner import execute
-from sim.scenario.build import build
+from sim.runs.runner import execute
+from sim.systems.data_cloud import build
 from sim.scenario.load import load
 from tests.conftest import DEFAULT
 

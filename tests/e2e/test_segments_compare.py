@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.actors.visitors import ScriptedClicks
-from sim.compare import compare
+from sim.actors.data_cloud.visitors import ScriptedClicks
+from sim.results.variants import compare
 from sim.scenario.load import ScenarioError, load
 from tests.conftest import DEFAULT, SCENARIOS
 from tests.e2e.test_run import TINY

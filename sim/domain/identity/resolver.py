@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.domain.identity import normalize
-from sim.domain.identity.compare import criterion_holds, criterion_mask
+from sim.domain.identity.scorers import criterion_holds, criterion_mask
 from sim.domain.identity.graph import KEY_PREFIX, RECORD, GraphLimits, IdentityGraph, LinkResult, Node
 from sim.domain.identity.rules import MatchRule, RuleSet
 

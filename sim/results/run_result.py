@@ -1,9 +1,10 @@
-"""The result of one run: everything is derived from the ledger and the actors' counters.
+"""The result of one run: everything is derived from the ledger, the actors' counters and the
+run's system (:mod:`sim.systems`), with nothing specific to one system here.
 
 Latency keys are ``"<from>-><to>"`` stage pairs: each consecutive pair of a kind's stages, each
-kind's first-to-last pair, and the end-to-end pairs that cross kinds through a message's origin
-click: ``click->notification`` (the click that completed the insight to the owner's bell) and
-``click->ack`` (to the webhook's acknowledgement). Only messages that reached both stages by the
+kind's first-to-last pair, and the system's cross-kind keys, which follow the parent ids (for Data
+Cloud: ``click->notification``, from the click that completed the insight to the owner's bell, and
+``click->ack``, to the webhook's acknowledgement). Only messages that reached both stages by the
 horizon count. Throughput is messages per second of horizon leaving each actor.
 """
 
@@ -12,28 +13,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.core.ledger import DELIVERED, DROPPED, Conservation, Ledger
-
-# key -> (kind, stage, origin kind, origin stage): the origin is found through the parent ids
-CROSS = {"click->notification": ("flow", "notification", "click", "click"),
-         "click->ack": ("webhook", "ack", "click", "click"),
-         "publish->flow_start": ("flow", "flow_start", "platform_event", "publish")}
-SUBSCRIBER_PREFIXES = ("apex:", "pubsub:")  # each gets "click-><kind>" (click to processed)
-# actor -> (kind, stage) whose stamps count the messages leaving it; None stage = delivered
-THROUGHPUT = {
-    "ingestion": [("click", "ingest")],
-    "lakehouse": [("click", "lakehouse")],
-    "identity": [("click", "identity")],
-    "insights": [("click", "insight")],
-    "data_actions": [("platform_event", "action"), ("webhook", "action")],
-    "event_bus": [("platform_event", "publish")],
-    "crm": [("flow", None)],
-    "webhooks": [("webhook", "ack")],
-}
+from sim.core.lineage import roots
+from sim.systems.base import CrossKey, Kind, Pipeline, System
 
 
 def latency_stats(values: np.ndarray) -> dict:
@@ -60,10 +47,21 @@ class RunResult:
     series: dict = field(default_factory=dict)
     wall_s: float = 0.0
     version: str = ""
-    pipeline: object = field(default=None, repr=False)  # the wired actors, for inspection
+    pipeline: Pipeline | None = field(default=None, repr=False)  # the wired actors, for inspection
+    system: System | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
     # -- latencies -----------------------------------------------------------------------------
+    def kinds(self) -> dict[str, Kind]:
+        return {k: Kind(k, tuple(t.stages), t.parent_kind) for k, t in self.ledger.tables.items()}
+
+    def cross(self) -> dict[str, CrossKey]:
+        """The cross-kind latency keys of this run, from its system."""
+        if "cross" not in self._cache:
+            keys = self.system.cross_keys(self.kinds()) if self.system is not None else []
+            self._cache["cross"] = {k.key: k for k in keys if k.kind in self.ledger.tables}
+        return self._cache["cross"]
+
     def latency_keys(self) -> list[str]:
         keys = []
         for kind, table in self.ledger.tables.items():
@@ -71,32 +69,18 @@ class RunResult:
             keys += [f"{a}->{b}" for a, b in zip(stages, stages[1:])]
             if len(stages) > 2:
                 keys.append(f"{stages[0]}->{stages[-1]}")
-        keys += [k for k, (kind, *_) in self.cross().items() if kind in self.ledger.tables]
-        return keys
+        return keys + list(self.cross())
 
-    def cross(self) -> dict[str, tuple[str, str, str, str]]:
-        """The cross-kind latency keys of this run (fixed ones plus one per extra subscriber)."""
-        out = dict(CROSS)
-        for kind in self.ledger.tables:
-            if kind.startswith(SUBSCRIBER_PREFIXES):
-                out[f"click->{kind}"] = (kind, "processed", "click", "click")
-        return out
-
-    def _origin(self, kind: str, ids: np.ndarray, origin_kind: str) -> np.ndarray:
-        """The ids of ``origin_kind`` ancestors of messages ``ids`` of ``kind`` (−1 if none)."""
-        while kind != origin_kind:
-            table = self.ledger.table(kind)
-            ids = np.where(ids >= 0, table.parent[np.maximum(ids, 0)], -1)
-            kind = table.parent_kind
-            if kind is None:
-                return np.full(len(ids), -1)
-        return ids
+    def primary_e2e(self) -> str | None:
+        """The end-to-end key of the scenario's delivery path (the system's first cross key the run
+        has: ``click->notification``, else ``click->ack`` for Data Cloud); None when none."""
+        return next(iter(self.cross()), None)
 
     def kind_of(self, key: str) -> str:
         cross = self.cross()
         if key in cross:
-            return cross[key][0]
-        a, b = key.split("->")
+            return cross[key].kind
+        a, _, b = key.partition("->")
         for kind, table in self.ledger.tables.items():
             if a in table.stages and b in table.stages:
                 return kind
@@ -110,11 +94,11 @@ class RunResult:
         h = self.horizon_s
         cross = self.cross()
         if key in cross:
-            kind, stage, origin_kind, origin_stage = cross[key]
-            end = self.ledger.stage_times(kind, stage, h)
-            origin = self._origin(kind, np.arange(len(end)), origin_kind)
+            c = cross[key]
+            end = self.ledger.stage_times(c.kind, c.stage, h)
+            origin = roots(self.ledger, c.kind, np.arange(len(end)), c.origin_kind)
             ok = np.isfinite(end) & (origin >= 0)
-            start = self.ledger.stage_times(origin_kind, origin_stage, h)[origin[ok]]
+            start = self.ledger.stage_times(c.origin_kind, c.origin_stage, h)[origin[ok]]
             end = end[ok]
         else:
             kind = self.kind_of(key)
@@ -139,8 +123,7 @@ class RunResult:
 
     def throughput(self) -> dict[str, float]:
         """Messages per second leaving each actor over the horizon."""
-        spec = dict(THROUGHPUT)
-        spec.update({kind: [(kind, "processed")] for kind in self.ledger.tables if kind.startswith(SUBSCRIBER_PREFIXES)})
+        spec = self.system.throughput(self.kinds()) if self.system is not None else {}
         return {actor: sum(self._passed(k, s) for k, s in kinds) / self.horizon_s
                 for actor, kinds in spec.items()}
 
@@ -187,72 +170,43 @@ class RunResult:
                              "last_stage": table.stages[last] if last >= 0 else "-"})
         return pd.DataFrame(rows, columns=["kind", "reason", "count", "first_s", "last_s", "last_stage"])
 
-    # -- intents: the ground truth of what the activation should catch ------------------------
-    def intents(self) -> pd.DataFrame:
-        """Every intent of a known prospect (``threshold`` views of the insight's page by one true
-        person within ``window``), each with its ``status`` (caught, late, missed, pending) and
-        ``cause`` (why missed, why pending), ``acted``, ``action_t`` and ``time_to_data_action``
-        (the first Data Action for the person within ``catch_within``), ``reaction_t`` and
-        ``time_to_action`` (the first reaction the business saw: the owner's bell or the webhook's
-        acknowledgement). Times in seconds; see :mod:`sim.domain.intents`."""
-        from sim.core.ledger import DELIVERED, IN_FLIGHT
-        from sim.core.lineage import reactions
-        from sim.domain.intents import classify, find_intents
-        from sim.scenario.build import ACTION_KINDS, REACTIONS
+    # -- what the system adds -----------------------------------------------------------------
+    def _system_only(self, what: str, system: str) -> System:
+        if self.system is None or self.system.name != system or self.pipeline is None:
+            have = self.system.name if self.system is not None else "none"
+            raise AttributeError(f"{what} is a result of the {system} system; this run's system is {have}")
+        return self.system
 
-        if "intents" in self._cache:
-            return self._cache["intents"].copy()
-        pipe = self.pipeline
-        sc = pipe.ctx.scenario
-        truth, h, ledger = pipe.truth, self.horizon_s, self.ledger
-        ids, person, t = truth.views()
-        found = find_intents(person, t, sc.insights.threshold, sc.insights.window, click=ids)
-        clicks = found["click"].to_numpy()
-        states = ledger.states_at("click", h)[clicks]
-        fate = np.array([ledger.reasons[r] if r >= 0 else "" for r in ledger.table("click").reason[clicks]],
-                        dtype=object)
-        fate[states == DELIVERED] = "delivered"
-        fate[states == IN_FLIGHT] = "in_flight"
-        found["click_fate"] = fate
-        parts = []
-        for kind in ACTION_KINDS:
-            if kind not in ledger.tables:
-                continue
-            table = ledger.table(kind)
-            reaction_t, fate = reactions(ledger, kind, REACTIONS, h)
-            parts.append(pd.DataFrame({"person": truth.person_of(table.parent[: table.n]),
-                                       "t": ledger.stage_times(kind, "action", h),
-                                       "reaction_t": reaction_t, "fate": fate}))
-        actions = pd.concat(parts, ignore_index=True) if parts else \
-            pd.DataFrame({"person": [], "t": [], "reaction_t": [], "fate": []})
-        fired = ledger.table("firing")
-        firings = pd.DataFrame({"person": truth.person_of(fired.parent[: fired.n]),
-                                "t": ledger.stage_times("firing", "fired", h),
-                                "filtered": ledger.states_at("firing", h) == DROPPED})
-        out = classify(found, actions[actions["person"] >= 0], firings, sc.catch_within, h)
-        self._cache["intents"] = out
-        return out.copy()
+    def intents(self) -> pd.DataFrame:
+        """(Data Cloud) Every intent of a known prospect (``threshold`` views of the insight's page
+        by one true person within ``window``), each with its ``status`` (caught, late, missed,
+        pending) and ``cause`` (why missed, why pending), ``acted``, ``action_t`` and
+        ``time_to_data_action`` (the first Data Action for the person within ``catch_within``),
+        ``reaction_t`` and ``time_to_action`` (the first reaction the business saw: the owner's
+        bell or the webhook's acknowledgement). Times in seconds; see :mod:`sim.domain.intents`."""
+        system = self._system_only("intents()", "data_cloud")
+        if "intents" not in self._cache:
+            self._cache["intents"] = system.intents(self)  # type: ignore[attr-defined]
+        return self._cache["intents"].copy()
 
     def intent_summary(self) -> dict:
-        """Intents per status (caught + late + missed + pending = intents), ``acted``,
+        """(Data Cloud) Intents per status (caught + late + missed + pending = intents), ``acted``,
         ``missed_by_reason``, ``pending_by_cause``, ``time_to_action_s`` (intent to the reaction,
         over caught and late intents) and ``time_to_data_action_s`` (intent to the Data Action,
         over acted intents), in seconds."""
-        from sim.domain.intents import summarize
+        return self._system_only("intent_summary()", "data_cloud").intent_summary(self)  # type: ignore[attr-defined]
 
-        frame = self.intents()
-        return {**summarize(frame),
-                "time_to_action_s": latency_stats(frame["time_to_action"].to_numpy(dtype=float)),
-                "time_to_data_action_s": latency_stats(frame["time_to_data_action"].to_numpy(dtype=float))}
+    def extras(self) -> dict[str, Any]:
+        """The sections of ``summary.json`` that the run's system adds (``intents``, ...)."""
+        if self.system is None or self.pipeline is None:
+            return {}
+        if "extras" not in self._cache:
+            self._cache["extras"] = self.system.extra_results(self)
+        return self._cache["extras"]
 
     def warnings(self) -> list[str]:
         """Things about the run's set-up that make its numbers easy to misread."""
-        out = []
-        sc = self.pipeline.ctx.scenario if self.pipeline is not None else None
-        if sc is not None and sc.catch_within > self.horizon_s:
-            out.append(f"catch_within ({sc.catch_within:g} s) is longer than the horizon ({self.horizon_s:g} s): "
-                       "no intent can be counted as missed, and unanswered ones stay pending")
-        return out
+        return self.system.warnings(self) if self.system is not None and self.pipeline is not None else []
 
     def to_dict(self) -> dict:
         stats = {k: latency_stats(self.latency(k)) for k in self.latency_keys()}
@@ -274,7 +228,8 @@ class RunResult:
             "counts": self.counts,
             "by_kind": by_kind,
             "lost": self.lost_detail().to_dict("records"),
-            "intents": self.intent_summary() if self.pipeline is not None else None,
+            "system": self.system.name if self.system is not None else None,
+            **self.extras(),
             "warnings": self.warnings(),
             "ledger_digest": self.ledger.digest(self.horizon_s),
             "version": self.version,
@@ -289,12 +244,6 @@ class RunResult:
         return text
 
     # -- time series ---------------------------------------------------------------------------
-    def primary_e2e(self) -> str | None:
-        """The end-to-end key of the scenario's delivery path: ``click->notification`` when the Flow
-        gets the alerts, else ``click->ack`` (webhook only); None when neither runs."""
-        return next((key for key, (kind, *_) in CROSS.items()
-                     if key.startswith("click->") and kind in self.ledger.tables), None)
-
     def fault_windows(self) -> list[dict]:
         """The scenario's faults: target, kind, start and end (seconds)."""
         if self.pipeline is None:
@@ -302,10 +251,15 @@ class RunResult:
         return [{"target": f.target, "kind": f.kind, "start": f.start, "end": f.end}
                 for f in self.pipeline.ctx.faults.faults]
 
-    def allocation_series(self, grid: np.ndarray) -> np.ndarray | None:
-        """The hourly publish allocation at each time of ``grid`` (None without an event bus)."""
-        bus = getattr(self.pipeline, "event_bus", None)
-        return None if bus is None else np.array([bus.allocation_at(x) for x in grid])
+    def step_series(self, name: str, grid: np.ndarray) -> np.ndarray | None:
+        """A piecewise-constant series (``self.series[name]``: points where it changes) at each
+        time of ``grid``; None when the run has no such series."""
+        points = self.series.get(name)
+        if not points:
+            return None
+        t, v = np.array(points, dtype=float).T
+        pos = np.searchsorted(t, grid, side="right") - 1
+        return np.where(pos >= 0, v[np.maximum(pos, 0)], np.nan)
 
     def occupancy(self, kind: str, a: str, b: str, grid: np.ndarray) -> np.ndarray:
         """Messages between stages ``a`` and ``b`` (entered ``a``, not yet left ``b``) at each time."""
@@ -358,7 +312,7 @@ class RunResult:
 
     def scenario_dict(self) -> dict | None:
         """The resolved scenario (every default filled in), as plain data."""
-        return None if self.pipeline is None else self.pipeline.ctx.scenario.model_dump(mode="json")
+        return None if self.pipeline is None else self.pipeline.scenario.model_dump(mode="json")
 
     def write(self, out_dir: str | Path, plots: bool = True, command: str | None = None) -> list[Path]:
         """Write ``summary.json``, the PNG plots (unless ``plots`` is false) and ``report.html``

@@ -8,13 +8,9 @@ from pathlib import Path
 
 import click
 
+from sim.cli.common import fail, parse_sets
 from sim.report.tables import make_console
 from sim.scenario.load import ScenarioError, parse_override_value
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
 
 
 def _fmt(table, index: bool = False) -> str:
@@ -36,7 +32,7 @@ def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Pat
                              until_precision=until_precision, max_replications=max_replications,
                              workers=workers, progress=bar)
     except (ScenarioError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
     (out / "replications.json").write_text(json.dumps(reps.to_dict(), indent=2) + "\n", encoding="utf-8")
     reps.table().to_csv(out / "replications.csv")
@@ -103,7 +99,6 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
               seed: int | None, warmup: str, sets: tuple[str, ...], store: Path, executor: str, scheduler: str | None,
               workers: int | None, until_precision: float | None, max_replications: int, quiet: bool) -> None:
     """Run SCENARIO over a grid and/or LHS samples, replicated, into a results store."""
-    from sim.cli import _parse_sets
     from sim.experiments.sweep import sweep
     from sim.report.progress import ProgressBar
     from sim.scenario.load import load
@@ -111,7 +106,7 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
     g, ranges = _parse_grid(grid), _parse_lhs(lhs)
     if not g and not ranges:
         raise click.UsageError("give at least one --grid or --lhs parameter")
-    overrides = _parse_sets(sets)
+    overrides = parse_sets(sets)
     try:
         root = load(scenario, overrides).seed if seed is None else seed
         with ProgressBar(not quiet, "sweep") as bar:
@@ -120,14 +115,14 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
                            scheduler=scheduler, store=store, progress=bar, until_precision=until_precision,
                            max_replications=max_replications)
     except (ScenarioError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     ok = len(result.runs) - len(result.failed)
     more = f" (up to {max_replications} where needed)" if until_precision is not None else ""
     click.echo(f"{len(result.variants)} variants x {replications} replications{more}: {ok} run, {len(result.failed)} "
                f"failed, {result.skipped} already in {store}" + (" (interrupted)" if result.interrupted else ""))
     for failed in result.failed[:5]:
         click.echo(f"failed {failed['overrides']} replication {failed['replication']}: {failed['error']}", err=True)
-    from sim.results import compare
+    from sim.experiments.tables import compare
 
     click.echo(_fmt(compare(store, load(scenario, overrides).name)))
     if result.interrupted:
@@ -143,7 +138,7 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
 def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: Path | None) -> None:
     """Compare the variants in a results store (TARGET: a .duckdb store, or a scenario in --store)."""
     from sim.experiments.metrics import HEADLINE
-    from sim.results import compare
+    from sim.experiments.tables import compare
     from sim.scenario.load import load
 
     scenario = None
@@ -151,7 +146,7 @@ def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: P
         try:
             scenario = load(target).name
         except ScenarioError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         path = store
     else:
         path = target
@@ -160,9 +155,9 @@ def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: P
     try:
         table = compare(path, scenario, metrics or HEADLINE)
     except (FileNotFoundError, StoreBusyError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if table.empty:
-        _fail(f"{path}: no runs" + (f" of scenario {scenario!r}" if scenario else ""))
+        fail(f"{path}: no runs" + (f" of scenario {scenario!r}" if scenario else ""))
     click.echo(_fmt(table))
     if csv_path is not None:
         table.to_csv(csv_path, index=False)

@@ -17,9 +17,10 @@ from sim.actors.base import Actor, RunContext, TimedHold
 from sim.core.batch import Batch
 from sim.domain.events import PAGE_CODE, PAGE_VIEW, PAGES
 from sim.domain.filters import compile_filter
+from sim.domain.insights import CountInsight, InsightEngine
+from sim.scenario.data_cloud import Insights
 
 PAGE_NAMES = np.array(PAGES, dtype=object)
-from sim.domain.insights import CountInsight, InsightEngine
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,9 @@ class InsightFiring:
 class InsightActor(Actor):
     name = "insights"
 
-    def __init__(self, ctx: RunContext, on_firing: Callable[[InsightFiring], None] | None) -> None:
+    def __init__(self, ctx: RunContext, settings: Insights, on_firing: Callable[[InsightFiring], None] | None) -> None:
         super().__init__(ctx)
-        p = ctx.scenario.insights
+        p = settings
         self.p = p
         self.engine = InsightEngine(CountInsight(p.name, p.threshold, p.window, p.window_type,
                                                  p.cooldown, p.allowed_lateness, p.measure.partition(":")[0]))

@@ -27,18 +27,19 @@ from sim.actors.base import Actor, IdSet, RunContext
 from sim.core.dists import lognormal
 from sim.core.token_bucket import TokenBucket
 from sim.domain.actions import iso_time, sign, webhook_body
+from sim.scenario.data_cloud import Webhooks
 
 
 class WebhookSender(Actor):
     name = "webhooks"
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, settings: Webhooks) -> None:
         super().__init__(ctx)
-        self.p = ctx.scenario.webhooks
+        self.p = settings
         self.key = self.p.signing_key.encode() if self.p.signing_key else None
         self.limiter = TokenBucket(self.p.endpoint.rate_limit_per_s, self.p.endpoint.burst)
         self.rng = ctx.rng("webhooks.endpoint")
-        self.start_epoch = ctx.scenario.start_epoch_s
+        self.start_epoch = ctx.start_epoch_s
         self.pending = IdSet()
         self.received: dict[str, int] = {}  # idempotency key -> times processed by the endpoint
         self.dead_letters: list[dict] = []

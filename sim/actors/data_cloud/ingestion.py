@@ -26,6 +26,7 @@ from sim.actors.base import Actor, RunContext
 from sim.core.batch import Batch
 from sim.core.token_bucket import TokenBucket
 from sim.domain.events import CLICK_FIELDS, REJECT_REASONS, PayloadRules, validate
+from sim.scenario.data_cloud import Ingestion
 
 _CARRY = tuple(CLICK_FIELDS)
 
@@ -35,9 +36,9 @@ class IngestionAPI(Actor):
 
     name = "ingestion"
 
-    def __init__(self, ctx: RunContext, source, submit: Callable[[Batch, float], None]) -> None:
+    def __init__(self, ctx: RunContext, settings: Ingestion, source, submit: Callable[[Batch, float], None]) -> None:
         super().__init__(ctx)
-        self.p = ctx.scenario.ingestion
+        self.p = settings
         self.source = source
         self.submit = submit
         self.bucket = TokenBucket(self.p.rate_limit_per_s, self.p.burst)

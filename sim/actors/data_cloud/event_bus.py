@@ -30,7 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.actors.base import Actor, RunContext
+from sim.actors.queue import DeliveryQueue
 from sim.core.dists import lognormal
+from sim.scenario.data_cloud import EventBus as EventBusSettings
 
 HOUR_S, DAY_S = 3600.0, 86400.0
 
@@ -40,6 +42,7 @@ class BusEvent:
     """One stored platform event, as a subscriber receives it."""
 
     id: int  # ledger id of the platform event
+    channel: str  # the platform event's API name
     replay_id: int
     uuid: str
     published_at: float  # seconds
@@ -47,46 +50,20 @@ class BusEvent:
     payload: dict
 
 
-class SubscriberQueue:
-    """One subscriber's deliveries ``(delivery id, event)`` in replay order, with a wake-up signal."""
-
-    def __init__(self, env, kind: str, external: bool) -> None:
-        self.env = env
-        self.kind = kind
-        self.external = external
-        self.events: deque[tuple[int, BusEvent]] = deque()
-        self._signal = env.event()
-
-    def put(self, did: int, event: BusEvent) -> None:
-        self.events.append((did, event))
-        if not self._signal.triggered:
-            self._signal.succeed()
-
-    def wait(self):
-        """An event that fires when something is put (now, if the queue is not empty)."""
-        if self.events and not self._signal.triggered:
-            self._signal.succeed()
-        return self._signal
-
-    def rearm(self) -> None:
-        if self._signal.triggered:
-            self._signal = self.env.event()
-
-    def head_available(self) -> float | None:
-        return self.events[0][1].available_at if self.events else None
-
-
 class EventBus(Actor):
     name = "event_bus"
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, settings: EventBusSettings) -> None:
         super().__init__(ctx)
-        self.p = ctx.scenario.event_bus
+        self.p = settings
+        self.channel = settings.channel
+        self.retention = settings.retention
         self.faults = ctx.faults
         self.rng = ctx.rng("event_bus.latency")
         self.rng_ids = ctx.rng("event_bus.ids")
         self.rng_tx = ctx.rng("event_bus.transactions")
-        self.subscribers: list[SubscriberQueue] = []
+        self.subscribers: list[DeliveryQueue] = []
+        self.external: set[str] = set()  # kinds of subscribers counted against the delivery allocation
         self._window: deque[float] = deque()
         self._deliveries: deque[tuple[float, int]] = deque()  # (time, count) to external subscribers
         self._delivered_24h = 0
@@ -102,10 +79,20 @@ class EventBus(Actor):
         self.peak_allocation = 0
         self.first_limit_exceeded: float | None = None
         self.delivery_limited = 0
+        for t in [0.0] + [c for c in self.faults.changes("event_bus") if 0 < c <= ctx.horizon]:
+            ctx.sample("publish_allocation", t, self.allocation_at(t))  # the allocation's steps
 
-    def subscribe(self, kind: str, external: bool = False) -> SubscriberQueue:
-        queue = SubscriberQueue(self.env, kind, external)
+    def subscribe(self, kind: str, target: str | None = None, external: bool = False,
+                  channel: str | None = None) -> DeliveryQueue:
+        """A new subscriber of the channel: every stored event is delivered to its queue as a
+        message of ``kind``; ``target`` names it in faults; ``external`` subscribers (Pub/Sub API)
+        count against the delivery allocation."""
+        if channel is not None and channel != self.channel:
+            raise ValueError(f"{kind} subscribes to {channel!r}, but the bus carries {self.channel!r}")
+        queue = DeliveryQueue(self.env, self.ledger, kind, self.faults, target or kind, self.retention)
         self.subscribers.append(queue)
+        if external:
+            self.external.add(kind)
         return queue
 
     # -- publishing ------------------------------------------------------------------------
@@ -163,7 +150,7 @@ class EventBus(Actor):
         self.ledger.stamp("platform_event", "publish", ids, now)
         self.ledger.deliver("platform_event", ids, now)
         self.published += 1
-        event = BusEvent(mid, self.replay_id, uuid, now, available, payload)
+        event = BusEvent(mid, self.channel, self.replay_id, uuid, now, available, payload)
         for queue in self.subscribers:
             did = self.ledger.create(queue.kind, now, parent=mid)
             self.ledger.stamp(queue.kind, "available", did, available)
@@ -194,15 +181,15 @@ class EventBus(Actor):
         out: dict[str, list[np.ndarray]] = {
             "platform_event": [np.array(list(self._in_publish) + list(self._retrying), dtype=np.int64)]}
         for q in self.subscribers:
-            out.setdefault(q.kind, []).append(np.array([d for d, _ in q.events], dtype=np.int64))
+            out.setdefault(q.kind, []).append(q.ids())
         return out
 
     def backlog(self) -> dict[str, int]:
         """Deliveries waiting on the bus, per subscriber."""
-        return {q.kind: len(q.events) for q in self.subscribers}
+        return {q.kind: len(q) for q in self.subscribers}
 
     def counts(self) -> dict:
-        return {"published": self.published, "limit_exceeded": self.limit_exceeded,
+        return {"channel": self.channel, "published": self.published, "limit_exceeded": self.limit_exceeded,
                 "retried_publishes": self.retried_publishes, "rolled_back": self.rolled_back,
                 "published_after_rollback": self.published_after_rollback,
                 "allocation_peak_per_hour": self.peak_allocation, "first_limit_exceeded_s": self.first_limit_exceeded, "delivery_allocation_limited": self.delivery_limited,
@@ -220,5 +207,4 @@ class BusSubscriber(Actor):
         self.p = spec
         self.kind = self.target = self.name = f"{self.prefix}:{spec.name}"
         self.faults = ctx.faults
-        self.retention = ctx.scenario.event_bus.retention
-        self.queue = bus.subscribe(self.kind, external=self.external)
+        self.queue = bus.subscribe(self.kind, self.target, external=self.external)

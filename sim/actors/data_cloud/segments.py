@@ -18,24 +18,25 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.actors.base import Actor, RunContext
-from sim.actors.insights import InsightFiring
+from sim.actors.data_cloud.insights import InsightFiring
 from sim.core.batch import Batch
 from sim.core.dists import lognormal
 from sim.domain.events import PAGE_CODE, PAGE_VIEW
 from sim.domain.filters import compile_filter
 from sim.domain.segments import SegmentState, publish_allowed
+from sim.scenario.data_cloud import Segmentation
 
 
 class SegmentActor(Actor):
     name = "segments"
 
-    def __init__(self, ctx: RunContext, on_entry: Callable[[InsightFiring], None] | None,
+    def __init__(self, ctx: RunContext, settings: Segmentation, on_entry: Callable[[InsightFiring], None] | None,
                  person_of: Callable[[int], int] | None = None,
                  attributes: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None) -> None:
         super().__init__(ctx)
         self.person_of = person_of
         self.attributes = attributes
-        self.p = ctx.scenario.segmentation
+        self.p = settings
         self.on_entry = on_entry
         self.rng = ctx.rng("segments.publish_time")
         self.states = [SegmentState(s.min_events, s.lookback) for s in self.p.segments]

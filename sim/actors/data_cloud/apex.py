@@ -21,12 +21,12 @@ During an ``outage`` fault the trigger's subscription is suspended; it resumes w
 from __future__ import annotations
 
 import zlib
-from collections import deque
 
 import numpy as np
 
 from sim.actors.base import RunContext
-from sim.actors.event_bus import BusSubscriber, EventBus
+from sim.actors.queue import DeliveryQueue
+from sim.actors.data_cloud.event_bus import BusSubscriber, EventBus
 from sim.core.dists import unit_noise
 
 
@@ -36,8 +36,8 @@ class ApexTrigger(BusSubscriber):
     def __init__(self, ctx: RunContext, bus: EventBus, spec) -> None:
         super().__init__(ctx, bus, spec)
         self.rng = ctx.rng(f"apex.{spec.name}")
-        self.parts: list[deque] = [deque() for _ in range(spec.partitions)]
-        self.signals = [ctx.env.event() for _ in range(spec.partitions)]
+        self.parts = [DeliveryQueue(ctx.env, ctx.ledger, self.kind, ctx.faults, self.target, bus.retention)
+                      for _ in range(spec.partitions)]
         self.running: dict[int, np.ndarray] = {}
         self.kept: list[tuple[int, object]] = []  # a failed batch kept for resume (checkpoint)
         self.error_since: float | None = None
@@ -59,49 +59,21 @@ class ApexTrigger(BusSubscriber):
         """Move deliveries from the bus queue to the partitions (or drop them in error state)."""
         env = self.env
         while True:
-            yield self.queue.wait()
-            q = self.queue.events
-            while q:
-                did, event = q.popleft()
+            for did, event in (yield from self.queue.drain()):
                 if self.error_since is not None and event.published_at >= self.error_since:
                     self.ledger.drop(self.kind, np.array([did]), "trigger_error_state", env.now)
                     continue
-                k = self.partition_of(event.payload)
-                self.parts[k].append((did, event))
-                if not self.signals[k].triggered:
-                    self.signals[k].succeed()
-            self.queue.rearm()
+                self.parts[self.partition_of(event.payload)].put(did, event)
 
     # -- a partition's subscription -----------------------------------------------------------
     def _partition(self, k: int):
-        env, p = self.env, self.p
-        part = self.parts[k]
         while True:
-            if not part:
-                self.signals[k] = env.event()
-                yield self.signals[k]
-                continue
-            if self.error_since is not None:  # stopped: wait for an admin (or forever)
-                yield self.resumed
-                continue
-            up = self.faults.up_at(self.target, env.now)
-            if up > env.now:
-                yield env.timeout(up - env.now)
-                continue
-            head = part[0][1].available_at
-            if head > env.now:
-                yield env.timeout(head - env.now)
-                continue
-            batch = []
-            while part and len(batch) < p.batch_size and part[0][1].available_at <= env.now:
-                did, event = part.popleft()
-                if env.now - event.published_at > self.retention:
-                    self.ledger.drop(self.kind, np.array([did]), "retention", env.now)
-                    continue
-                batch.append((did, event))
-            if not batch:
-                continue
+            batch = yield from self.parts[k].take(self.p.batch_size, gate=self._stopped)
             yield from self._run(k, batch)
+
+    def _stopped(self):
+        """While in the error state: the event of an admin's resume (or None when running)."""
+        return self.resumed if self.error_since is not None else None
 
     def _run(self, k: int, batch):
         env, p = self.env, self.p
@@ -146,16 +118,13 @@ class ApexTrigger(BusSubscriber):
         self.error_since = self.resumes_at = None
         if self.kept:
             for did, event in sorted(self.kept, key=lambda x: x[1].replay_id, reverse=True):
-                self.parts[self.partition_of(event.payload)].appendleft((did, event))
+                self.parts[self.partition_of(event.payload)].appendleft(did, event)
             self.kept = []
         self.resumed.succeed()
-        for k, signal in enumerate(self.signals):
-            if self.parts[k] and not signal.triggered:
-                signal.succeed()
 
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
-        waiting = [d for part in self.parts for d, _ in part] + [d for d, _ in self.kept]
-        return {self.kind: list(self.running.values()) + [np.array(waiting, dtype=np.int64)]}
+        kept = np.array([d for d, _ in self.kept], dtype=np.int64)
+        return {self.kind: list(self.running.values()) + [part.ids() for part in self.parts] + [kept]}
 
     def counts(self) -> dict:
         return {"batches": self.batches, "runs": self.runs, "retries": self.retries, "processed": self.processed,

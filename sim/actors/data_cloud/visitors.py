@@ -10,7 +10,7 @@ prospect on a device that is not yet linked logs in during the session with prob
 ``login_prob``; the login event carries the e-mail (or the CRM contact id), which is what links the
 cookie to the person. A share ``malformed_share`` of events is sent with one broken field.
 
-Traffic does not react to the system, so it is drawn ahead, in chunks of :data:`CHUNK_S` seconds
+Traffic does not react to the system, so it is drawn ahead, in chunks of ``chunk`` seconds
 of session starts, and handed over by :meth:`WebVisitors.take_until`. Any class with the same
 ``take_until`` and ``counts`` methods can stand in for it (``sim.run(..., visitors=...)``).
 """
@@ -24,8 +24,8 @@ import numpy as np
 from sim.actors.base import Actor, RunContext
 from sim.domain.events import CLICK_FIELDS, LOGIN, PAGE_CODE, PAGE_VIEW, PAGES, empty_clicks
 from sim.domain.population import Population
+from sim.scenario.data_cloud import Visitors
 
-CHUNK_S = 60.0
 _OTHER_PAGES = np.array([PAGE_CODE[p] for p in ("home", "product", "blog", "docs", "contact", "careers")])
 _OTHER_WEIGHTS = np.cumsum([0.32, 0.25, 0.15, 0.16, 0.07, 0.05])
 _COLUMNS = ("t", *CLICK_FIELDS)
@@ -36,13 +36,15 @@ class WebVisitors(Actor):
 
     name = "visitors"
 
-    def __init__(self, ctx: RunContext, population: Population) -> None:
+    def __init__(self, ctx: RunContext, settings: Visitors, population: Population,
+                 oversize_bytes: int = 2_000_000) -> None:
         super().__init__(ctx)
-        self.p = ctx.scenario.visitors
+        self.p = settings
         self.pop = population
+        self.oversize_bytes = oversize_bytes  # the size of an event a buggy tag sends too large
         self.rng = ctx.rng("visitors")
         self.rng_faults = ctx.rng("visitors.malformed")
-        self.start_epoch = ctx.scenario.start_epoch_s
+        self.start_epoch = ctx.start_epoch_s
         self.linked = np.zeros(max(population.n_cookies, 1), dtype=bool)
         self.pending = empty_clicks()
         self.generated_until = 0.0
@@ -148,7 +150,7 @@ class WebVisitors(Actor):
         cols["event"][bad[kind == 1]] = PAGE_VIEW
         cols["event_time"][bad[kind == 2]] = np.nan
         cols["event_time"][bad[kind == 3]] += 86400.0
-        cols["size_bytes"][bad[kind == 4]] = 10 * self.ctx.scenario.ingestion.max_payload_bytes
+        cols["size_bytes"][bad[kind == 4]] = self.oversize_bytes
 
     # -- hand-over -----------------------------------------------------------------------------
     def take_until(self, t_end: float) -> dict[str, np.ndarray]:
@@ -156,7 +158,7 @@ class WebVisitors(Actor):
         new = []
         while self.generated_until < t_end:
             a = self.generated_until
-            b = a + CHUNK_S
+            b = a + self.p.chunk
             new.append(self._draw_chunk(a, b))
             self.generated_until = b
         if new:

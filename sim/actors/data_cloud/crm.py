@@ -19,10 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from sim.actors.base import Actor, RunContext, TimedHold
-from sim.actors.event_bus import EventBus
+from sim.actors.data_cloud.event_bus import EventBus
 from sim.core.dists import lognormal, unit_noise
 from sim.domain.crm import PricingAlertFlow
 from sim.domain.population import Population
+from sim.scenario.data_cloud import Crm
 
 KIND = "flow"
 TARGET = "crm"
@@ -31,12 +32,11 @@ TARGET = "crm"
 class CrmFlow(Actor):
     name = "crm"
 
-    def __init__(self, ctx: RunContext, bus: EventBus, population: Population) -> None:
+    def __init__(self, ctx: RunContext, settings: Crm, bus: EventBus, population: Population) -> None:
         super().__init__(ctx)
-        self.p = ctx.scenario.crm
+        self.p = settings
         self.faults = ctx.faults
-        self.queue = bus.subscribe(KIND)
-        self.retention = ctx.scenario.event_bus.retention
+        self.queue = bus.subscribe(KIND, TARGET)
         self.flow = PricingAlertFlow(population.org)
         self.rng = ctx.rng("crm.flow")
         self.rng_fail = ctx.rng("crm.faults")
@@ -51,40 +51,10 @@ class CrmFlow(Actor):
         for w in range(self.p.flow.concurrency):
             ctx.env.process(self._worker(w))
 
-    def _take(self) -> list:
-        """Available deliveries, up to a batch, in replay order; expired ones are dropped."""
-        now = self.env.now
-        q = self.queue.events
-        batch = []
-        while q and len(batch) < self.p.flow.batch_size and q[0][1].available_at <= now:
-            did, event = q.popleft()
-            if now - event.published_at > self.retention:
-                self.ledger.drop(KIND, np.array([did]), "retention", now)
-                continue
-            batch.append((did, event))
-        return batch
-
     def _worker(self, w: int):
         env, f = self.env, self.p.flow
         while True:
-            yield self.queue.wait()
-            q = self.queue.events
-            if not q:
-                self.queue.rearm()
-                continue
-            up = self.faults.up_at(TARGET, env.now)
-            if up > env.now:
-                yield env.timeout(up - env.now)
-                continue
-            head = self.queue.head_available()
-            if head > env.now:
-                yield env.timeout(head - env.now)
-                continue
-            batch = self._take()
-            if not q:
-                self.queue.rearm()
-            if not batch:
-                continue
+            batch = yield from self.queue.take(f.batch_size)
             start = env.now
             ids = np.array([d for d, _ in batch], dtype=np.int64)
             self.ledger.stamp(KIND, "flow_start", ids, start)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.actors.base import RunContext
-from sim.actors.event_bus import BusSubscriber, EventBus
+from sim.actors.data_cloud.event_bus import BusSubscriber, EventBus
 
 
 class PubSubClient(BusSubscriber):
@@ -27,46 +27,14 @@ class PubSubClient(BusSubscriber):
         self.bus = bus
         self.inflight = np.empty(0, dtype=np.int64)
         self.stored_replay_id: int | None = None
-        self.fetches = self.processed = self.reconnects = self.allocation_waits = 0
+        self.fetches = self.processed = self.allocation_waits = 0
         ctx.env.process(self._run())
 
     def _run(self):
         env, p = self.env, self.p
-        q = self.queue.events
         while True:
-            yield self.queue.wait()
-            if not q:
-                self.queue.rearm()
-                continue
-            up = self.faults.up_at(self.target, env.now)
-            if up > env.now:
-                yield env.timeout(up - env.now)
-                self.reconnects += 1
-                continue
-            head = self.queue.head_available()
-            if head > env.now:
-                yield env.timeout(head - env.now)
-                continue
-            expired = []
-            while q and q[0][1].available_at <= env.now and env.now - q[0][1].published_at > self.retention:
-                expired.append(q.popleft()[0])
-            if expired:
-                self.ledger.drop(self.kind, np.array(expired, dtype=np.int64), "retention", env.now)
-            n = 0
-            while n < len(q) and n < p.fetch_size and q[n][1].available_at <= env.now:
-                n += 1
-            if n == 0:
-                if not q:
-                    self.queue.rearm()
-                continue
-            allowed = self.bus.take_deliveries(n, env.now)
-            if allowed == 0:
-                self.allocation_waits += 1
-                yield env.timeout(max(self.bus.deliveries_free_at(env.now) - env.now, 1e-6))
-                continue
-            batch = [q.popleft() for _ in range(allowed)]
-            if not q:
-                self.queue.rearm()
+            batch = yield from self.queue.take(p.fetch_size, admit=self._admit,
+                                               blocked_until=self.bus.deliveries_free_at)
             ids = np.array([d for d, _ in batch], dtype=np.int64)
             self.inflight = ids
             self.fetches += 1
@@ -80,9 +48,16 @@ class PubSubClient(BusSubscriber):
             self.processed += len(ids)
             self.stored_replay_id = batch[-1][1].replay_id
 
+    def _admit(self, n: int, now: float) -> int:
+        """How many of ``n`` fetched events the delivery allocation lets through now."""
+        allowed = self.bus.take_deliveries(n, now)
+        if allowed == 0:
+            self.allocation_waits += 1
+        return allowed
+
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
         return {self.kind: [self.inflight]}
 
     def counts(self) -> dict:
-        return {"fetches": self.fetches, "processed": self.processed, "reconnects": self.reconnects,
+        return {"fetches": self.fetches, "processed": self.processed, "reconnects": self.queue.outage_waits,
                 "allocation_waits": self.allocation_waits, "stored_replay_id": self.stored_replay_id}

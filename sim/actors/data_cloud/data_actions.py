@@ -16,26 +16,28 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.actors.base import Actor, IdSet, RunContext
-from sim.actors.insights import InsightFiring
+from sim.actors.data_cloud.insights import InsightFiring
 from sim.core.dists import lognormal
 from sim.domain.actions import action_payload, iso_time
 from sim.domain.population import Population
+from sim.scenario.data_cloud import DataActions
 
 
 class DataActionService(Actor):
     name = "data_actions"
 
-    def __init__(self, ctx: RunContext, population: Population, contact_of: Callable[[int], int | None],
+    def __init__(self, ctx: RunContext, settings: DataActions, population: Population,
+                 contact_of: Callable[[int], int | None],
                  publish: Callable[[int, dict], None] | None,
                  post: Callable[[int, dict], None] | None) -> None:
         super().__init__(ctx)
-        self.p = ctx.scenario.data_actions
+        self.p = settings
         self.population = population
         self.contact_of = contact_of
         self.publish = publish
         self.post = post
         self.rng = ctx.rng("data_actions.latency")
-        self.start_epoch = ctx.scenario.start_epoch_s
+        self.start_epoch = ctx.start_epoch_s
         self.pending = {"platform_event": IdSet(), "webhook": IdSet()}
         self.firings = 0
         self.filtered = 0

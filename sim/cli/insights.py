@@ -45,7 +45,7 @@ def replay_cmd(insight_paths: tuple[Path, ...], events: Path, out: Path, time_co
     from sim.domain.identity import RulesError, load_rules
     from sim.domain.insight_spec import InsightError, load_insight
     from sim.io.csvrows import BadInputError
-    from sim.replay import replay
+    from sim.runs.replay import replay
     from sim.report.progress import progress_counter
 
     console = make_console()

@@ -10,44 +10,14 @@ naming the field and what is allowed, and exits with code 2.
 
 from __future__ import annotations
 
-import time
+import sys
+from pathlib import Path
 
-STARTED = time.perf_counter()  # the command's own start, for "wrote ... (N s wall)"
+import click
 
-import os  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import click  # noqa: E402
-
+from sim.cli.common import parse_sets, simulate, writable_dir
+from sim.core.clock import process_wall_s
 from sim.report.tables import make_console
-from sim.scenario.load import ScenarioError, parse_override_value  # noqa: E402
-
-
-def _parse_sets(pairs: tuple[str, ...]) -> dict:
-    from sim.scenario.load import Overrides
-
-    overrides = Overrides(source="--set")
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r}: expected key=value, e.g. visitors.rate_per_s=40", param_hint="--set")
-        overrides[key.strip()] = parse_override_value(value)
-    return overrides
-
-
-def _simulate(fn, *args, **kwargs):
-    """Call a simulation; a bad scenario exits with code 2, a conservation failure with code 3."""
-    from sim.core.ledger import ConservationError
-
-    try:
-        return fn(*args, **kwargs)
-    except ScenarioError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except ConservationError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(3)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,44 +47,25 @@ def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, 
             workers: int | None) -> None:
     """Simulate SCENARIO once (or --replications times) and report latency, throughput and losses."""
     from sim.report.tables import print_summary
-    from sim.runner import run
+    from sim.runs.runner import run
 
     if replications is not None or until_precision is not None:
-        from sim.cli_experiments import run_replications
+        from sim.cli.experiments import run_replications
 
-        run_replications(scenario, seed, _parse_sets(sets), out, replications or 5, warmup, until_precision,
+        run_replications(scenario, seed, parse_sets(sets), out, replications or 5, warmup, until_precision,
                          max_replications, workers, quiet)
         return
     console = make_console()
-    overrides = _parse_sets(sets)
+    overrides = parse_sets(sets)
     writable_dir(out, "--out")
-    result = _simulate(run, scenario, seed=seed, overrides=overrides, progress=not quiet)
+    result = simulate(run, scenario, seed=seed, overrides=overrides, progress=not quiet)
     for warning in result.warnings():
         click.echo(f"warning: {warning}", err=True)
     paths = result.write(out, plots=not no_plots, command=" ".join(["sim", *sys.argv[1:]]))
     if not quiet:
         print_summary(result, console)
-        console.print(f"wrote {', '.join(str(p) for p in paths)} ({time.perf_counter() - STARTED:.1f} s wall, "
+        console.print(f"wrote {', '.join(str(p) for p in paths)} ({process_wall_s():.1f} s wall, "
                       f"{result.wall_s:.1f} s simulating)", soft_wrap=True)
-
-
-def writable_dir(path: Path, flag: str) -> None:
-    """Create ``path`` if needed and check it is a writable directory, before any work is done;
-    exit 2 with one line naming ``flag`` otherwise."""
-    problem = None
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        if not os.access(path, os.W_OK | os.X_OK):
-            problem = "is not writable"
-    except FileExistsError:
-        problem = "exists and is not a directory"
-    except NotADirectoryError:
-        problem = "lies under a file, not a directory"
-    except OSError as exc:
-        problem = f"cannot be created ({exc.strerror or exc})"
-    if problem:
-        click.echo(f"error: {flag} {path}: {problem}; give a directory that can be written", err=True)
-        sys.exit(2)
 
 
 @main.command("validate")
@@ -150,9 +101,9 @@ def validate_cmd(json_path: Path | None, quick: bool, replications: int | None, 
 @click.option("--quiet", "-q", is_flag=True, help="no progress")
 def compare_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path | None, quiet: bool) -> None:
     """Run the scenario's variants on the same traffic and compare intents caught and time to action."""
-    from sim.compare import compare
+    from sim.results.variants import compare
 
-    table, results = _simulate(compare, scenario, seed=seed, overrides=_parse_sets(sets), progress=not quiet)
+    table, results = simulate(compare, scenario, seed=seed, overrides=parse_sets(sets), progress=not quiet)
     for warning in sorted({w for r in results.values() for w in r.warnings()}):
         click.echo(f"warning: {warning}", err=True)
     click.echo(table.to_string(float_format=lambda x: f"{x:,.1f}"))
@@ -161,12 +112,12 @@ def compare_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Pa
         table.to_csv(out)
 
 
-from sim.cli_identity import identity  # noqa: E402  (sub-command group)
+from sim.cli.identity import identity  # noqa: E402  (sub-command group)
 
 main.add_command(identity)
 
-from sim.cli_insights import insights  # noqa: E402  (sub-command group)
-from sim.cli_experiments import results_cmd, sweep_cmd  # noqa: E402
+from sim.cli.insights import insights  # noqa: E402  (sub-command group)
+from sim.cli.experiments import results_cmd, sweep_cmd  # noqa: E402
 
 main.add_command(insights)
 main.add_command(sweep_cmd)

@@ -16,14 +16,15 @@ from sim.actors.base import Actor, RunContext
 from sim.core.batch import Batch
 from sim.core.dists import unit_noise
 from sim.core.station import FifoStation
+from sim.scenario.data_cloud import Lakehouse as LakehouseSettings
 
 
 class Lakehouse(Actor):
     name = "lakehouse"
 
-    def __init__(self, ctx: RunContext, forward: Callable[[Batch], None]) -> None:
+    def __init__(self, ctx: RunContext, settings: LakehouseSettings, forward: Callable[[Batch], None]) -> None:
         super().__init__(ctx)
-        self.p = ctx.scenario.lakehouse
+        self.p = settings
         self.forward = forward
         self.station = FifoStation(self.p.processors)
         self.rng = ctx.rng("lakehouse.service")

@@ -11,10 +11,11 @@ import numpy as np
 
 from sim.core.ledger import ConservationError, check_conservation, describe_loss
 from sim.report.progress import ProgressLines
-from sim.result import RunResult
-from sim.scenario.build import Pipeline, build
+from sim.results.run_result import RunResult
+from sim.scenario.common import ScenarioBase
 from sim.scenario.load import load
-from sim.scenario.models import Scenario
+from sim.systems import get as get_system
+from sim.systems.base import Pipeline
 
 PROGRESS_STEPS = 200
 
@@ -37,8 +38,11 @@ def _advance(pipe: Pipeline, horizon: float, progress: bool | None, label: str) 
         env.run(until=horizon)
         return
 
+    kind = pipe.system.progress_kind
+    counted = pipe.ctx.ledger.tables.get(kind)
+
     def status() -> str:
-        return f"t={env.now:,.0f}/{horizon:,.0f} s clicks={pipe.ctx.ledger.table('click').n:,}"
+        return f"t={env.now:,.0f}/{horizon:,.0f} s" + (f" {kind}s={counted.n:,}" if counted is not None else "")
 
     if not tty:
         with ProgressLines(label, total=horizon, unit="simulated s") as lines:
@@ -57,22 +61,23 @@ def _advance(pipe: Pipeline, horizon: float, progress: bool | None, label: str) 
             bar.update(task, advance=1, sim=status())
 
 
-def run(scenario: str | Path | Scenario | dict, seed: int | None = None,
-        overrides: Mapping[str, Any] | None = None, *, visitors=None, progress: bool | None = None,
-        check: bool = True) -> RunResult:
+def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
+        overrides: Mapping[str, Any] | None = None, *, progress: bool | None = None,
+        check: bool = True, **options: Any) -> RunResult:
     """Simulate a scenario once.
 
-    ``scenario`` is a YAML path, a dict or a :class:`~sim.scenario.models.Scenario`; ``overrides``
-    maps dotted paths to values (``{"visitors.rate_per_s": 40}``); ``seed`` defaults to the
-    scenario's. ``visitors`` swaps in another traffic model (see :func:`sim.scenario.build.build`).
-    ``progress``: True shows a progress bar on a terminal and a line every few seconds on stderr
-    otherwise; None (the default) a bar on a terminal only; False nothing. With ``check`` (the
-    default) a conservation failure raises :class:`~sim.core.ledger.ConservationError`.
+    ``scenario`` is a YAML path, a dict or a scenario model; ``overrides`` maps dotted paths to
+    values (``{"visitors.rate_per_s": 40}``); ``seed`` defaults to the scenario's. ``options`` go
+    to the system's builder (Data Cloud: ``visitors=`` swaps in another traffic model, see
+    :meth:`sim.systems.data_cloud.DataCloud.build`). ``progress``: True shows a progress bar on a
+    terminal and a line every few seconds on stderr otherwise; None (the default) a bar on a
+    terminal only; False nothing. With ``check`` (the default) a conservation failure raises
+    :class:`~sim.core.ledger.ConservationError`.
     """
     sc = load(scenario, overrides)
     seed = sc.seed if seed is None else int(seed)
     started = time.perf_counter()
-    pipe = build(sc, seed, visitors=visitors)
+    pipe = get_system(sc.system).build(sc, seed, **options)
     return execute(pipe, progress=progress, check=check, started=started)
 
 
@@ -83,12 +88,12 @@ def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True,
     ``started`` (a ``time.perf_counter()`` reading) dates ``wall_s``; by default, now.
     """
     started = time.perf_counter() if started is None else started
-    sc = pipe.ctx.scenario
+    sc = pipe.scenario
     horizon = pipe.ctx.horizon
     _advance(pipe, horizon, progress, sc.name)
     held: dict[str, list[np.ndarray]] = {}
     for actor in pipe.actors:
-        held_by = getattr(actor, "held", None)
+        held_by = getattr(actor, "held", None)  # a user's visitor model may hold nothing
         for kind, parts in (held_by(horizon) if held_by else {}).items():
             held.setdefault(kind, []).extend(parts)
     report = check_conservation(pipe.ctx.ledger, held, horizon)
@@ -107,4 +112,5 @@ def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True,
         wall_s=time.perf_counter() - started,
         version=version(),
         pipeline=pipe,
+        system=pipe.system,
     )

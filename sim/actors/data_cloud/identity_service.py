@@ -28,15 +28,16 @@ from sim.core.station import FifoStation
 from sim.domain.events import LOGIN
 from sim.domain.identity import GraphLimits, IdentityGraph
 from sim.domain.population import Population
+from sim.scenario.data_cloud import Identity
 
 
 class IdentityService(Actor):
     name = "identity"
 
-    def __init__(self, ctx: RunContext, population: Population,
-                 forward: Callable[[Batch, list[tuple[int, int, int]]], None]) -> None:
+    def __init__(self, ctx: RunContext, settings: Identity, population: Population,
+                 forward: Callable[[Batch, list[tuple[int, int, int]]], None] | None) -> None:
         super().__init__(ctx)
-        self.p = ctx.scenario.identity
+        self.p = settings
         self.forward = forward
         self.graph = IdentityGraph(
             dense={"cookie": population.n_cookies, "email": population.n_prospects,

@@ -1,0 +1,64 @@
+"""What the command groups share: ``--set`` parsing, running a simulation with the project's
+exit codes, and checking an output directory before any work is done.
+
+Exit codes: 0 done; 1 a check failed or an internal error; 2 bad input (one line per problem,
+naming the file or flag, the field, the value and what is allowed); 3 conservation violated;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from sim.scenario.load import Overrides, ScenarioError, parse_override_value
+
+
+def parse_sets(pairs: tuple[str, ...]) -> Overrides:
+    """``--set key=value`` pairs as dotted overrides (values read as YAML scalars)."""
+    overrides = Overrides(source="--set")
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: expected key=value, e.g. visitors.rate_per_s=40", param_hint="--set")
+        overrides[key.strip()] = parse_override_value(value)
+    return overrides
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``error: message`` on stderr and exit (2: the user's input)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def simulate(fn, *args, **kwargs):
+    """Call a simulation; a bad scenario exits with code 2, a conservation failure with code 3."""
+    from sim.core.ledger import ConservationError
+
+    try:
+        return fn(*args, **kwargs)
+    except ScenarioError as exc:
+        fail(str(exc))
+    except ConservationError as exc:
+        fail(str(exc), 3)
+
+
+def writable_dir(path: Path, flag: str) -> None:
+    """Create ``path`` if needed and check it is a writable directory, before any work is done;
+    exit 2 with one line naming ``flag`` otherwise."""
+    problem = None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            problem = "is not writable"
+    except FileExistsError:
+        problem = "exists and is not a directory"
+    except NotADirectoryError:
+        problem = "lies under a file, not a directory"
+    except OSError as exc:
+        problem = f"cannot be created ({exc.strerror or exc})"
+    if problem:
+        fail(f"{flag} {path}: {problem}; give a directory that can be written")

@@ -1,0 +1,130 @@
+"""What every scenario shares, whatever its system: the base model (unknown keys are errors),
+durations and latency distributions with units, fault windows, and the scenario's header
+(system, name, horizon, start, seed, faults, variants).
+
+A scenario is data: a YAML file validated into the model of its ``system`` (see
+:mod:`sim.scenario.models`), or the same models built in Python. Durations are strings with a
+unit (``"90s"``, ``"10m"``, ``"2h"``, ``"1d"``) or numbers of seconds, held as floats in seconds.
+Each field's description ends with the source of its default: (doc) the vendor's documentation,
+(sec) a secondary source, (assumed) our assumption; see ``shared/docs/domain.md`` "Numbers".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from sim.core.units import parse_duration
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Latency(Model):
+    """A latency distribution: log-normal with the given median and 95th percentile (seconds);
+    constant when ``p95`` equals ``median``."""
+
+    median: Duration
+    p95: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Latency":
+        if self.p95 < self.median:
+            raise ValueError(f"p95 ({self.p95} s) must be >= median ({self.median} s)")
+        return self
+
+    @property
+    def sigma(self) -> float:
+        """Log-normal shape: ln(p95 / median) / z_0.95."""
+        if self.median <= 0 or self.p95 == self.median:
+            return 0.0
+        return math.log(self.p95 / self.median) / 1.6448536269514722
+
+
+def latency(median: str | float, p95: str | float) -> Latency:
+    return Latency(median=median, p95=p95)
+
+
+class FaultSpec(Model):
+    """A fault applied at simulated times (see :mod:`sim.domain.faults`)."""
+
+    target: str = Field(description="an actor of the scenario's system, e.g. crm, webhooks, event_bus (data_cloud)")
+    kind: Literal["outage", "error_rate", "slowdown", "allocation_cut"]
+    start: Duration = Field(ge=0.0)
+    duration: PositiveDuration
+    rate: Share | None = Field(None, description="error_rate: failure probability")
+    factor: float | None = Field(None, gt=0, description="slowdown: service-time multiplier")
+    allocation: int | None = Field(None, ge=0, description="allocation_cut: publishes per hour")
+
+    @model_validator(mode="after")
+    def _params(self) -> "FaultSpec":
+        need = {"error_rate": "rate", "slowdown": "factor", "allocation_cut": "allocation"}.get(self.kind)
+        given = [k for k in ("rate", "factor", "allocation") if getattr(self, k) is not None]
+        if need and given != [need]:
+            raise ValueError(f"a {self.kind} fault takes {need} (and only that)")
+        if not need and given:
+            raise ValueError(f"an outage takes no {', '.join(given)}")
+        return self
+
+
+SYSTEMS = ("data_cloud", "dynamics_journeys", "aep_dataflows")
+
+
+class ScenarioBase(Model):
+    """A scenario's header, common to every system; each system's model adds its sections."""
+
+    system: str = Field("data_cloud", description=f"the twinned system: {', '.join(SYSTEMS)}")
+    name: str = Field(..., min_length=1)
+    description: str = ""
+    horizon: PositiveDuration
+    start: str = Field("2026-11-27T00:00:00Z", description="wall-clock time of t = 0 (ISO 8601 UTC)")
+    seed: int = Field(1, ge=0, description="default seed when none is given on the command line")
+    faults: list[FaultSpec] = Field(default_factory=list)
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="named designs to compare on the same traffic: dotted overrides")
+
+    def fault_targets(self) -> set[str]:
+        """The actors faults may name (each system says which)."""
+        return set()
+
+    @model_validator(mode="after")
+    def _fault_targets(self) -> "ScenarioBase":
+        targets = self.fault_targets()
+        for i, f in enumerate(self.faults):
+            if f.target not in targets:
+                raise ValueError(f"faults.{i}.target {f.target!r} is not an actor of this scenario; allowed: "
+                                 f"{', '.join(sorted(targets)) or 'none'}")
+        return self
+
+    @model_validator(mode="after")
+    def _start_is_time(self) -> "ScenarioBase":
+        from datetime import datetime
+
+        try:
+            datetime.fromisoformat(self.start.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"start {self.start!r} is not an ISO 8601 time such as 2026-11-27T00:00:00Z") from None
+        return self
+
+    @property
+    def start_epoch_s(self) -> float:
+        from datetime import datetime, timezone
+
+        moment = datetime.fromisoformat(self.start.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved scenario (canonical JSON): equal digests, equal scenarios."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,19 @@
+"""The twinned systems, by the name a scenario's ``system:`` key gives.
+
+Each system module declares its message kinds, latency keys, throughput map, how it builds its
+actors from its scenario, and its extra results (see :mod:`sim.systems.base`). Everything above
+(run, results, compare, replications, sweeps, the store, plots, report) reads the system.
+"""
+
+from __future__ import annotations
+
+from sim.systems.base import System
+
+
+def get(name: str) -> System:
+    """The system called ``name`` (``data_cloud``, ...)."""
+    if name == "data_cloud":
+        from sim.systems.data_cloud import SYSTEM
+
+        return SYSTEM
+    raise ValueError(f"system {name!r} is not a twinned system")

@@ -1,0 +1,96 @@
+"""What a twinned system declares, so that everything above it (run, results, compare,
+replications, sweeps, the store, plots, report.html, conservation) works without special cases.
+
+A system is one module in :mod:`sim.systems` holding a :class:`System`:
+
+* its **message kinds** (:class:`Kind`: stages in path order, and the kind its parent ids point
+  to), chosen from its scenario (a kind the scenario does not use is not registered);
+* its **cross-kind latency keys** (:class:`CrossKey`: from a stage of an ancestor to a stage of a
+  descendant, e.g. ``click->notification``), the first of which present in a run is its
+  end-to-end headline (``e2e``), and its **throughput map** (actor -> the (kind, stage) pairs whose
+  stamps count the messages leaving it; a ``None`` stage counts deliveries);
+* how to **build** its actors from its scenario section (each actor gets its own settings);
+* its **extra results** (intents, journeys, freshness) for ``summary.json``, the comparison row of
+  one variant, its headline metrics for experiments, and its extra figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sim.actors.base import Actor, RunContext
+from sim.scenario.common import ScenarioBase
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A message kind: its stages in path order (the first is creation) and its parent kind."""
+
+    name: str
+    stages: tuple[str, ...]
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class CrossKey:
+    """A latency from ``origin_stage`` of an ancestor of kind ``origin_kind`` to ``stage`` of a
+    message of ``kind`` (found through the parent ids)."""
+
+    key: str
+    kind: str
+    stage: str
+    origin_kind: str
+    origin_stage: str
+
+
+@dataclass
+class Pipeline:
+    """The wired actors of one run of a system."""
+
+    ctx: RunContext
+    scenario: ScenarioBase
+    system: "System"
+    actors: list[Actor] = field(default_factory=list)
+
+
+class System:
+    """Base of the twinned systems; see the module docstring."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    progress_kind: ClassVar[str] = ""  # the kind counted in progress lines (e.g. clicks)
+    headline: ClassVar[tuple[str, ...]] = ()  # experiment metrics followed by --until-precision
+
+    def kinds(self, scenario: ScenarioBase) -> list[Kind]:
+        raise NotImplementedError  # abstract
+
+    def cross_keys(self, kinds: dict[str, Kind]) -> list[CrossKey]:
+        """End-to-end keys of the registered ``kinds`` (first: the headline end-to-end key)."""
+        return []
+
+    def throughput(self, kinds: dict[str, Kind]) -> dict[str, list[tuple[str, str | None]]]:
+        return {}
+
+    def build(self, scenario: ScenarioBase, seed: int, **options: Any) -> Pipeline:
+        raise NotImplementedError  # abstract
+
+    def extra_results(self, result) -> dict[str, Any]:
+        """Sections of ``summary.json`` beyond the shared ones, e.g. ``{"intents": {...}}``."""
+        return {}
+
+    def warnings(self, result) -> list[str]:
+        return []
+
+    def variant_row(self, result) -> dict[str, Any]:
+        """This system's columns of one variant's row in ``sim compare``."""
+        return {}
+
+    def extra_figures(self, result) -> dict[str, Any]:
+        """Figures beyond the shared ones, by file name."""
+        return {}
+
+    def series_limits(self, result, grid: np.ndarray) -> dict[str, np.ndarray]:
+        return {}

@@ -1,0 +1,294 @@
+"""Seed 000 as a twinned system (``system: data_cloud``): Data Cloud -> Data Action -> Platform
+Event -> CRM Flow, and webhooks.
+
+    visitors -> IngestionAPI -> Lakehouse -> IdentityService -> InsightActor (+ SegmentActor)
+        -> DataActionService -> EventBus -> CrmFlow, Apex triggers, Pub/Sub clients
+                             -> WebhookSender
+
+Message kinds and their stages (path order; the first is creation), with the kind their parent
+ids point to:
+
+* ``click``: click, ingest, lakehouse, identity, insight
+* ``firing`` (parent: click), an insight firing or segment entry reaching the Data Action: fired
+  (delivered, or dropped as ``filtered_no_contact`` by the action rule)
+* ``platform_event`` (parent: click): action, publish
+* ``flow`` (parent: platform_event), the Flow's copy of an event: available, flow_start, notification
+* ``apex:<name>`` (parent: platform_event): available, run_start, processed
+* ``pubsub:<name>`` (parent: platform_event): available, fetched, processed
+* ``webhook`` (parent: click): action, post, ack
+
+Only the kinds a scenario uses are registered (no ``flow`` without a platform-event target and
+the CRM Flow, no ``webhook`` without a webhook target).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.actors.base import Actor, RunContext
+from sim.actors.data_cloud.apex import ApexTrigger
+from sim.actors.data_cloud.crm import CrmFlow
+from sim.actors.data_cloud.data_actions import DataActionService
+from sim.actors.data_cloud.event_bus import EventBus
+from sim.actors.data_cloud.ground_truth import GroundTruth
+from sim.actors.data_cloud.identity_service import IdentityService
+from sim.actors.data_cloud.ingestion import IngestionAPI
+from sim.actors.data_cloud.insights import InsightActor
+from sim.actors.data_cloud.lakehouse import Lakehouse
+from sim.actors.data_cloud.pubsub import PubSubClient
+from sim.actors.data_cloud.segments import SegmentActor
+from sim.actors.data_cloud.visitors import WebVisitors
+from sim.actors.data_cloud.webhooks import WebhookSender
+from sim.core.ledger import DELIVERED, DROPPED, IN_FLIGHT, Ledger
+from sim.core.lineage import reactions
+from sim.core.rng import RandomStreams
+from sim.domain.events import PAGE_CODE
+from sim.domain.faults import Fault, FaultSchedule
+from sim.domain.intents import classify, find_intents, summarize
+from sim.domain.population import Population, build_population
+from sim.scenario.data_cloud import DataCloudScenario
+from sim.systems.base import CrossKey, Kind, Pipeline, System
+
+KINDS = {  # kind -> (stages, parent kind)
+    "click": (("click", "ingest", "lakehouse", "identity", "insight"), None),
+    "firing": (("fired",), "click"),
+    "platform_event": (("action", "publish"), "click"),
+    "flow": (("available", "flow_start", "notification"), "platform_event"),
+    "webhook": (("action", "post", "ack"), "click"),
+}
+APEX_STAGES = ("available", "run_start", "processed")
+PUBSUB_STAGES = ("available", "fetched", "processed")
+ACTION_KINDS = ("platform_event", "webhook")  # what a Data Action creates (stage ``action``)
+REACTIONS = (("flow", "notification"), ("webhook", "ack"))  # what the business sees
+E2E = (CrossKey("click->notification", "flow", "notification", "click", "click"),
+       CrossKey("click->ack", "webhook", "ack", "click", "click"),
+       CrossKey("publish->flow_start", "flow", "flow_start", "platform_event", "publish"))
+THROUGHPUT = {
+    "ingestion": [("click", "ingest")],
+    "lakehouse": [("click", "lakehouse")],
+    "identity": [("click", "identity")],
+    "insights": [("click", "insight")],
+    "data_actions": [("platform_event", "action"), ("webhook", "action")],
+    "event_bus": [("platform_event", "publish")],
+    "crm": [("flow", None)],
+    "webhooks": [("webhook", "ack")],
+}
+
+
+@dataclass
+class DataCloudPipeline(Pipeline):
+    """The wired actors of one Data Cloud run, by name."""
+
+    population: Population | None = None
+    visitors: Any = None
+    ingestion: IngestionAPI | None = None
+    lakehouse: Lakehouse | None = None
+    identity: IdentityService | None = None
+    insights: InsightActor | None = None
+    data_actions: DataActionService | None = None
+    event_bus: EventBus | None = None
+    crm: CrmFlow | None = None
+    webhooks: WebhookSender | None = None
+    segments: SegmentActor | None = None
+    truth: GroundTruth | None = None
+    apex: list[ApexTrigger] = field(default_factory=list)
+    pubsub: list[PubSubClient] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.actors = [a for a in (self.visitors, self.ingestion, self.lakehouse, self.identity, self.insights,
+                                   self.segments, self.data_actions, self.event_bus, self.crm, *self.apex,
+                                   *self.pubsub, self.webhooks) if a is not None]
+
+
+def _person_of(identity: IdentityService, profile: int) -> int:
+    """The prospect behind a profile (its CRM contact index), or −1 for an anonymous profile."""
+    contact = identity.contact_of(profile)
+    return -1 if contact is None else contact
+
+
+def faults_of(scenario) -> FaultSchedule:
+    return FaultSchedule([Fault(f.target, f.kind, f.start, f.duration, f.rate, f.factor, f.allocation)
+                          for f in scenario.faults])
+
+
+def new_context(scenario, seed: int, kinds: list[Kind]) -> RunContext:
+    """A run context with a ledger holding ``kinds``, the seed's random streams and the faults."""
+    ledger = Ledger()
+    for kind in kinds:
+        ledger.register(kind.name, list(kind.stages), kind.parent)
+    return RunContext(simpy.Environment(), ledger, RandomStreams(seed), scenario.horizon,
+                      start_epoch_s=scenario.start_epoch_s, faults=faults_of(scenario))
+
+
+class DataCloud(System):
+    """Seed 000; see the module docstring."""
+
+    name = "data_cloud"
+    title = "Data Cloud -> Platform Events -> CRM Flow"
+    progress_kind = "click"
+    headline = ("latency_s.click->notification.p50", "latency_s.click->notification.p95",
+                "latency_s.click->notification.p99", "throughput_per_s.crm")
+
+    def kinds(self, scenario: DataCloudScenario) -> list[Kind]:
+        """The kinds this scenario's actors create (no ``flow`` without a platform-event target and
+        the CRM Flow, no ``webhook`` without a webhook target)."""
+        targets = scenario.data_actions.targets
+        bus = "platform_event" in targets
+        used = {"click", "firing"} | ({"platform_event"} if bus else set()) | \
+            ({"flow"} if bus and scenario.crm.enabled else set()) | ({"webhook"} if "webhook" in targets else set())
+        out = [Kind(k, stages, parent) for k, (stages, parent) in KINDS.items() if k in used]
+        if bus:
+            out += [Kind(f"apex:{s.name}", APEX_STAGES, "platform_event") for s in scenario.subscribers.apex]
+            out += [Kind(f"pubsub:{s.name}", PUBSUB_STAGES, "platform_event") for s in scenario.subscribers.pubsub]
+        return out
+
+    def cross_keys(self, kinds: dict[str, Kind]) -> list[CrossKey]:
+        keys = [k for k in E2E if k.kind in kinds]
+        keys += [CrossKey(f"click->{k}", k, "processed", "click", "click") for k in kinds
+                 if k.startswith(("apex:", "pubsub:"))]
+        return keys
+
+    def throughput(self, kinds: dict[str, Kind]) -> dict[str, list[tuple[str, str | None]]]:
+        out = dict(THROUGHPUT)
+        out.update({k: [(k, "processed")] for k in kinds if k.startswith(("apex:", "pubsub:"))})
+        return out
+
+    def build(self, scenario: DataCloudScenario, seed: int, visitors=None) -> DataCloudPipeline:
+        """Wire the actors of ``scenario`` for one run with ``seed``.
+
+        ``visitors`` replaces the web traffic model: an object with ``take_until(t)`` (see
+        :class:`~sim.actors.data_cloud.visitors.ScriptedClicks`) or a callable
+        ``(ctx, population) -> object``.
+        """
+        ctx = new_context(scenario, seed, self.kinds(scenario))
+        rng = ctx.rng
+        v = scenario.visitors
+        population = build_population(rng("population"), prospects=v.prospects, anonymous=v.anonymous,
+                                      accounts=v.accounts, sales_reps=v.sales_reps, hot_share=v.hot_share,
+                                      mean_devices=v.mean_devices, lifecycle_shares=v.lifecycle_shares,
+                                      lifecycle_rng=rng("population.lifecycle"))
+        if visitors is None:
+            source = WebVisitors(ctx, v, population, oversize_bytes=10 * scenario.ingestion.max_payload_bytes)
+        elif callable(visitors) and not hasattr(visitors, "take_until"):
+            source = visitors(ctx, population)
+        else:
+            source = visitors
+        bus = EventBus(ctx, scenario.event_bus)
+        targets = scenario.data_actions.targets
+        on_bus = "platform_event" in targets
+        subs = scenario.subscribers
+        crm = CrmFlow(ctx, scenario.crm, bus, population) if scenario.crm.enabled and on_bus else None
+        apex = [ApexTrigger(ctx, bus, spec) for spec in subs.apex] if on_bus else []
+        pubsub = [PubSubClient(ctx, bus, spec) for spec in subs.pubsub] if on_bus else []
+        webhooks = WebhookSender(ctx, scenario.webhooks) if "webhook" in targets else None
+        identity = IdentityService(ctx, scenario.identity, population, forward=None)
+        data_actions = DataActionService(ctx, scenario.data_actions, population, identity.contact_of,
+                                         publish=bus.publish if on_bus else None,
+                                         post=webhooks.post if webhooks else None)
+        triggers = scenario.data_actions.triggers
+        insights = InsightActor(ctx, scenario.insights, data_actions.on_firing if "insight" in triggers else None)
+        segments = None
+        if scenario.segmentation.segments:
+            segments = SegmentActor(ctx, scenario.segmentation, data_actions.on_firing if "segment" in triggers else None,
+                                    person_of=lambda profile: _person_of(identity, profile),
+                                    attributes=population.profile_attributes)
+
+            def forward(batch, merges):
+                insights.receive(batch, merges)
+                segments.receive(batch, merges)
+            identity.forward = forward
+        else:
+            identity.forward = insights.receive
+        lakehouse = Lakehouse(ctx, scenario.lakehouse, identity.receive)
+        ingestion = IngestionAPI(ctx, scenario.ingestion, source, lakehouse.submit)
+        truth = GroundTruth(population.n_prospects, PAGE_CODE[scenario.insights.page])
+        ingestion.observers.append(truth)
+        return DataCloudPipeline(ctx, scenario, self, population=population, visitors=source, ingestion=ingestion,
+                                 lakehouse=lakehouse, identity=identity, insights=insights, data_actions=data_actions,
+                                 event_bus=bus, crm=crm, webhooks=webhooks, segments=segments, truth=truth,
+                                 apex=apex, pubsub=pubsub)
+
+    # -- intents: the ground truth of what the activation should catch ----------------------
+    def intents(self, result) -> pd.DataFrame:
+        """Every intent with its status and cause; see :mod:`sim.domain.intents`."""
+        pipe, ledger, h = result.pipeline, result.ledger, result.horizon_s
+        sc, truth = pipe.scenario, pipe.truth
+        ids, person, t = truth.views()
+        found = find_intents(person, t, sc.insights.threshold, sc.insights.window, click=ids)
+        clicks = found["click"].to_numpy()
+        states = ledger.states_at("click", h)[clicks]
+        fate = np.array([ledger.reasons[r] if r >= 0 else "" for r in ledger.table("click").reason[clicks]],
+                        dtype=object)
+        fate[states == DELIVERED] = "delivered"
+        fate[states == IN_FLIGHT] = "in_flight"
+        found["click_fate"] = fate
+        parts = []
+        for kind in ACTION_KINDS:
+            if kind not in ledger.tables:
+                continue
+            table = ledger.table(kind)
+            reaction_t, outcome = reactions(ledger, kind, REACTIONS, h)
+            parts.append(pd.DataFrame({"person": truth.person_of(table.parent[: table.n]),
+                                       "t": ledger.stage_times(kind, "action", h),
+                                       "reaction_t": reaction_t, "fate": outcome}))
+        actions = pd.concat(parts, ignore_index=True) if parts else \
+            pd.DataFrame({"person": [], "t": [], "reaction_t": [], "fate": []})
+        fired = ledger.table("firing")
+        firings = pd.DataFrame({"person": truth.person_of(fired.parent[: fired.n]),
+                                "t": ledger.stage_times("firing", "fired", h),
+                                "filtered": ledger.states_at("firing", h) == DROPPED})
+        return classify(found, actions[actions["person"] >= 0], firings, sc.catch_within, h)
+
+    def intent_summary(self, result) -> dict:
+        from sim.results.run_result import latency_stats
+
+        frame = result.intents()
+        return {**summarize(frame),
+                "time_to_action_s": latency_stats(frame["time_to_action"].to_numpy(dtype=float)),
+                "time_to_data_action_s": latency_stats(frame["time_to_data_action"].to_numpy(dtype=float))}
+
+    def extra_results(self, result) -> dict[str, Any]:
+        return {"intents": result.intent_summary()}
+
+    def warnings(self, result) -> list[str]:
+        cw = result.pipeline.scenario.catch_within
+        if cw > result.horizon_s:
+            return [f"catch_within ({cw:g} s) is longer than the horizon ({result.horizon_s:g} s): no intent can "
+                    "be counted as missed, and unanswered ones stay pending"]
+        return []
+
+    def variant_row(self, result) -> dict[str, Any]:
+        """Firings, filtered firings, actions, messages lost after the Data Action, intents by
+        status, and time to action (intent to reaction) and to the bell, in seconds."""
+        from sim.results.run_result import latency_stats
+
+        s = result.intent_summary()
+        tta = s["time_to_action_s"]
+        e2e = latency_stats(result.latency("click->notification")) if "flow" in result.ledger.tables else {}
+        da = result.counts["data_actions"]
+        lost = sum(sum(c["dropped"].values()) for kind, c in result.conservation.by_kind.items()
+                   if kind not in ("click", "firing"))
+        return {"firings": da["firings_received"], "filtered": da["filtered_no_contact"],
+                "actions": da["platform_events"] + da["webhooks"], "lost": lost,
+                "intents": s["intents"], "caught": s["caught"], "late": s["late"], "missed": s["missed"],
+                "pending": s["pending"], "acted": s["acted"],
+                "tta_p50_s": tta["p50"], "tta_p95_s": tta["p95"], "tta_p99_s": tta["p99"],
+                "notify_p50_s": e2e.get("p50"), "notify_p99_s": e2e.get("p99")}
+
+    def extra_figures(self, result) -> dict[str, Any]:
+        from sim.report.plots import bus
+
+        return {"bus.png": bus(result)} if "platform_event" in result.ledger.tables else {}
+
+
+SYSTEM = DataCloud()
+
+
+def build(scenario: DataCloudScenario, seed: int, visitors=None) -> DataCloudPipeline:
+    """Wire the actors of a Data Cloud ``scenario`` (see :meth:`DataCloud.build`)."""
+    return SYSTEM.build(scenario, seed, visitors=visitors)
