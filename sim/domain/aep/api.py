@@ -299,6 +299,19 @@ def _items_of(doc: Any, source: str) -> tuple[list[Item], list[str]]:
     return items, problems
 
 
+def json_error(exc: json.JSONDecodeError) -> str:
+    """``line L, column C: invalid JSON: what`` (a line break inside a string is an unterminated
+    string: the message says where the string starts)."""
+    where = f"line {exc.lineno}, column {exc.colno}"
+    doc, pos = exc.doc, exc.pos
+    if exc.msg.startswith("Invalid control character") and pos < len(doc) and doc[pos] in "\r\n":
+        line_start = doc.rfind("\n", 0, pos) + 1
+        opened = doc.rfind('"', line_start, pos)
+        start = f" (the string opened at column {opened - line_start + 1})" if opened >= 0 else ""
+        return f"{where}: invalid JSON: unterminated string{start}: the line ends before its closing quote"
+    return f"{where}: invalid JSON: {exc.msg}"
+
+
 def read_json(path: Path) -> tuple[Any, str | None]:
     """(document, None) or (None, problem naming line and column)."""
     try:
@@ -310,7 +323,7 @@ def read_json(path: Path) -> tuple[Any, str | None]:
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
-        return None, f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"
+        return None, f"{path}: {json_error(exc)}"
 
 
 def _relabel(problem: Problem, rejected: dict[str, str]) -> Problem:

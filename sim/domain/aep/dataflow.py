@@ -152,7 +152,8 @@ class Dataflow:
                         try:
                             mapping = mapping.with_source(source.schema)
                         except AepError as exc:
-                            problems += [p.under(f"{where}.mappingId -> mapping set {mapping.id}") for p in exc.problems]
+                            problems += [Problem(f"{where}.mappingId", f"mapping set {mapping.id!r}, {p.field}: "
+                                                                       f"{p.message}") for p in exc.problems]
             if transformations.copy is not None and source is not None:
                 col = transformations.copy.delta_column
                 typ = source.schema.fields.get(col.name)
