@@ -113,12 +113,12 @@ def _message(err: jsonschema.ValidationError, labels: dict) -> tuple[str, str]:
 
 def schema_problems(schema: dict, instance: Any, labels: dict | None = None) -> list[Problem]:
     """Validate ``instance`` against a draft-07 JSON ``schema``; one :class:`Problem` per error,
-    in document order. ``labels`` maps a schema path (``then.properties.interval.minimum``) to the
+    sorted by field. ``labels`` maps a schema path (``then.properties.interval.minimum``) to the
     words that explain it (`` for frequency 'minute'``); for a ``not`` rule the label may be a
     ``(field, message)`` pair, since such an error sits on the object rather than on a field."""
     validator = jsonschema.Draft7Validator(schema)
-    errors = sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator)))
-    return [Problem(*_message(e, labels or {})) for e in errors]
+    problems = {Problem(*_message(e, labels or {})) for e in validator.iter_errors(instance)}
+    return sorted(problems, key=lambda p: (p.field, p.message))
 
 
 def check_schema(schema: dict) -> None:

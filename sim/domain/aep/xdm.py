@@ -135,8 +135,9 @@ class XdmSchema:
 
     @classmethod
     def compose(cls, id: str, title: str, class_id: str, field_groups: list[str] | tuple[str, ...] = (),
-                tenant_fields: dict[str, str] | None = None) -> "XdmSchema":
-        """Build and check a schema; :class:`AepError` names each unknown or misplaced component."""
+                tenant_fields: dict[str, str] | None = None, where: list[str] | None = None) -> "XdmSchema":
+        """Build and check a schema; :class:`AepError` names each unknown or misplaced component
+        (``where[i]`` is the field path of field group ``i``; default ``field_groups[i]``)."""
         problems = []
         if class_id not in CATALOG or CATALOG[class_id].kind != "class":
             classes = ", ".join(c.id for c in CATALOG.values() if c.kind == "class")
@@ -144,10 +145,11 @@ class XdmSchema:
         seen: list[str] = []
         for i, fg in enumerate(field_groups):
             comp = CATALOG.get(fg)
+            label = where[i] if where else f"field_groups[{i}]"
             if comp is None or comp.kind != "fieldgroup":
-                problems.append(Problem(f"allOf[{i}].$ref", f"unknown field group {fg!r}; known: {', '.join(FIELD_GROUPS)}"))
+                problems.append(Problem(label, f"unknown field group {fg!r}; known: {', '.join(FIELD_GROUPS)}"))
             elif class_id in CATALOG and class_id not in comp.intended_for:
-                problems.append(Problem(f"allOf[{i}].$ref", f"field group {comp.title!r} does not fit class "
+                problems.append(Problem(label, f"field group {comp.title!r} does not fit class "
                                                             f"{CATALOG[class_id].title!r}"))
             elif fg not in seen:  # the seed lists personal-details twice: composed once, as the platform does
                 seen.append(fg)
@@ -177,10 +179,11 @@ class XdmSchema:
                 problems.append(Problem("allOf", f"a schema has one class: {r!r} and {class_id!r}"))
         if problems:
             raise AepError(problems)
-        field_groups = [r for r in refs if isinstance(r, str) and r not in ref_classes]
+        groups = [(i, r) for i, r in enumerate(refs) if isinstance(r, str) and r not in ref_classes]
         title = str(body.get("title", ""))
         sid = id or body.get("$id") or f"https://ns.adobe.com/tenant/schemas/{_digest(body, 48)}"
-        return cls.compose(sid, title, class_id, field_groups)  # type: ignore[arg-type]
+        return cls.compose(sid, title, class_id, [r for _, r in groups],  # type: ignore[arg-type]
+                           where=[f"allOf[{i}].$ref" for i, _ in groups])
 
 
 @dataclass(frozen=True)
