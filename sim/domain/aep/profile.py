@@ -2,10 +2,18 @@
 
 Each XDM record (:class:`~sim.domain.aep.mappings.XdmRecord`) written to a profile-enabled dataset
 is a **fragment** of a profile. Its identities go to the identity graph — the twin's shared
-:class:`~sim.domain.identity.graph.IdentityGraph`, with AEP's documented limits
-(:data:`AEP_LIMITS`: at most **50 identities per graph**, the **oldest deleted first** when a
-link would exceed it; no per-namespace cap) — so records sharing an identity belong to one
-profile, and a record carrying two known identities merges their profiles.
+:class:`~sim.domain.identity.graph.IdentityGraph`, with AEP's documented limits (at most **50
+identities per graph**; when a link would exceed it the graph keeps the newest and deletes by
+**identity type, then age**: cookie ids (ECID) first, then device ids (IDFA, GAID), then
+cross-device ids (CRM ids, e-mail, phone, custom namespaces unless typed otherwise); no
+per-namespace cap) — so records sharing an identity belong to one profile, and a record
+carrying two known identities merges their profiles. Without the type order a person's CRM id,
+the hub that holds the graph together, would be the oldest identity and be deleted first,
+splitting the graph into its devices.
+
+Identity values are validated as Identity Service does: an ECID must be exactly 38 digits (else
+the record is skipped); other values must be non-blank, at most 1,024 characters and not
+``null``/``anonymous``/``invalid`` (else that identity is blocked, the rest of the record goes on).
 
 Fragments are kept per (dataset, primary identity) and upserted attribute by attribute (a newer
 record of the same person in the same dataset replaces the values it carries); each is reachable
@@ -22,7 +30,8 @@ profile (several policies can be compared on the same data; an organisation has 
 
 Records are refused by the profile (counted, they stay in the dataset) when they carry **no
 identity** (the seed's own mapping set marks none: its records cannot reach the profile) or more
-than **20** identities.
+than **20** identities. Deleting identities from a graph does not touch profile data (as
+documented): a fragment stays reachable through its record's other identities.
 """
 
 from __future__ import annotations
@@ -39,7 +48,35 @@ from sim.domain.identity.graph import GraphLimits, IdentityGraph, Node
 MERGE_POLICY_KINDS = ("timestamp_ordered", "dataset_precedence")
 MAX_MERGE_POLICIES = 5
 MAX_IDENTITIES_PER_GRAPH = 50
-AEP_LIMITS = GraphLimits(max_per_namespace={}, max_identities=MAX_IDENTITIES_PER_GRAPH, on_exceed="delete_oldest")
+IDENTITY_TYPES = ("cookie", "device", "cross_device")  # deletion order when a graph is full
+AEP_IDENTITY_TYPES = {"ECID": "cookie", "AAID": "cookie", "TNTID": "cookie", "IDFA": "device", "GAID": "device"}
+MAX_IDENTITY_VALUE_CHARS = 1024
+_BLOCKED_VALUES = {"null", "anonymous", "invalid"}
+
+
+def aep_limits(identity_types: dict[str, str] | None = None) -> GraphLimits:
+    """AEP's graph limits; ``identity_types`` types extra namespaces (unlisted: cross-device)."""
+    types = {**AEP_IDENTITY_TYPES, **(identity_types or {})}
+    bad = [Problem(f"identity_types.{ns}", f"{t!r}; allowed: {', '.join(IDENTITY_TYPES)}")
+           for ns, t in types.items() if t not in IDENTITY_TYPES]
+    if bad:
+        raise AepError(bad)
+    return GraphLimits(max_per_namespace={}, max_identities=MAX_IDENTITIES_PER_GRAPH, on_exceed="delete_oldest",
+                       deletion_tiers={ns: IDENTITY_TYPES.index(t) for ns, t in types.items()})
+
+
+AEP_LIMITS = aep_limits()
+
+
+def identity_value_problem(namespace: str, value: str) -> str | None:
+    """Why Identity Service would refuse this identity value (None if it is fine)."""
+    if namespace == "ECID":
+        return None if len(value) == 38 and value.isdigit() else "an ECID is exactly 38 digits"
+    if not value.strip() or value.strip().lower() in _BLOCKED_VALUES:
+        return f"{value!r} is not an identity value"
+    if len(value) > MAX_IDENTITY_VALUE_CHARS:
+        return f"longer than {MAX_IDENTITY_VALUE_CHARS} characters"
+    return None
 
 
 @dataclass(frozen=True)
@@ -82,6 +119,8 @@ class IngestStats:
     accepted: int = 0
     no_identity: int = 0
     too_many_identities: int = 0
+    invalid_ecid: int = 0
+    blocked_identities: int = 0
     merges: int = 0
     evicted: int = 0
     splits: int = 0
@@ -106,6 +145,12 @@ class RealTimeProfile:
         for rec in records:
             stats.records += 1
             idents = list(dict.fromkeys((ns, str(v)) for ns, v in rec.identities))
+            if any(ns == "ECID" and identity_value_problem(ns, v) for ns, v in idents):
+                stats.invalid_ecid += 1
+                continue
+            kept = [(ns, v) for ns, v in idents if identity_value_problem(ns, v) is None]
+            stats.blocked_identities += len(idents) - len(kept)
+            idents = kept
             if not idents:
                 stats.no_identity += 1
                 continue
