@@ -67,6 +67,9 @@ def spec_problems(spec_id: Any, field_path: str = "connectionSpec.id") -> list[P
     return []
 
 
+_DRAFT7 = "http://json-schema.org/draft-07/schema#"
+
+
 def _obj(props: dict, required: list[str]) -> dict:
     return {"type": "object", "properties": props, "required": required}
 
@@ -76,7 +79,7 @@ _SCHEMA_REF = _obj({"id": {"type": "string", "minLength": 1}, "version": {"type"
 
 BASE_CONNECTION_BODY = {**_obj({"name": {"type": "string", "minLength": 1}, "description": {"type": "string"},
                                 "auth": {"type": "object"}, "connectionSpec": _SPEC_REF},
-                               ["name", "connectionSpec"]), "$schema": "http://json-schema.org/draft-07/schema#"}
+                               ["name", "connectionSpec"]), "$schema": _DRAFT7}
 SOURCE_CONNECTION_BODY = {**_obj({
     "name": {"type": "string", "minLength": 1}, "description": {"type": "string"},
     "baseConnectionId": {"type": "string", "minLength": 1},
@@ -84,18 +87,18 @@ SOURCE_CONNECTION_BODY = {**_obj({
                  ["format", "schema"]),
     "params": _obj({"path": {"type": "string", "minLength": 1}}, ["path"]),
     "connectionSpec": _SPEC_REF,
-}, ["name", "baseConnectionId", "data", "params", "connectionSpec"]), "$schema": "http://json-schema.org/draft-07/schema#"}
+}, ["name", "baseConnectionId", "data", "params", "connectionSpec"]), "$schema": _DRAFT7}
 TARGET_CONNECTION_BODY = {**_obj({
     "name": {"type": "string", "minLength": 1}, "description": {"type": "string"},
     "baseConnectionId": {"type": "string", "minLength": 1},
     "data": _obj({"format": {"type": "string", "enum": ["parquet_xdm"]}, "schema": _SCHEMA_REF}, ["format", "schema"]),
     "params": _obj({"dataSetId": {"type": "string", "minLength": 1}}, ["dataSetId"]),
     "connectionSpec": _SPEC_REF,
-}, ["name", "baseConnectionId", "data", "params", "connectionSpec"]), "$schema": "http://json-schema.org/draft-07/schema#"}
+}, ["name", "baseConnectionId", "data", "params", "connectionSpec"]), "$schema": _DRAFT7}
 DATASET_BODY = {**_obj({"name": {"type": "string", "minLength": 1}, "description": {"type": "string"},
                         "schemaRef": _obj({"id": {"type": "string", "minLength": 1},
                                            "contentType": {"type": "string"}}, ["id"])},
-                       ["name", "schemaRef"]), "$schema": "http://json-schema.org/draft-07/schema#"}
+                       ["name", "schemaRef"]), "$schema": _DRAFT7}
 
 
 @dataclass(frozen=True)
@@ -170,8 +173,8 @@ class SourceConnection:
             problems.append(Problem("baseConnectionId", f"{base.id!r} is a dataset base connection; a source "
                                                         "connection reads through the source's base connection"))
         elif base.connection_spec_id != spec_id and not problems:
-            problems.append(Problem("connectionSpec.id", f"{spec_id!r} is not the connection spec of base "
-                                                         f"connection {base.id!r} ({base.spec.name}: {base.connection_spec_id})"))
+            problems.append(Problem("connectionSpec.id", f"{spec_id!r} is not the connection spec of base connection "
+                                                         f"{base.id!r} ({base.spec.name}: {base.connection_spec_id})"))
         sid = body["data"]["schema"]["id"]
         schema = schemas.get(sid)
         if schema is None:

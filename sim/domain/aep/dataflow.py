@@ -142,8 +142,9 @@ class Dataflow:
                     problems.append(Problem(f"{where}.mappingId", f"unknown mapping set {mt.mapping_id!r}"))
                 else:
                     if mt.mapping_version is not None and mt.mapping_version != str(mapping.version):
-                        problems.append(Problem(f"{where}.mappingVersion", f"{mt.mapping_version!r}: mapping set "
-                                                                           f"{mapping.id!r} is at version {mapping.version}"))
+                        problems.append(Problem(f"{where}.mappingVersion",
+                                                f"{mt.mapping_version!r}: mapping set {mapping.id!r} is at version "
+                                                f"{mapping.version}"))
                     if target is not None and mapping.target.id != target.schema.id:
                         problems.append(Problem(f"{where}.mappingId", f"mapping set {mapping.id!r} maps to "
                                                                       f"{mapping.target.id!r}, not to the target "

@@ -205,7 +205,8 @@ class MappingSet:
                 close = difflib.get_close_matches(dest, list(paths), n=3, cutoff=0.6)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 problems.append(Problem(f"{where}.destinationXdmPath",
-                                        f"{who}: {dest!r} is not a path of target schema {target.title or target.id!r}{hint}"))
+                                        f"{who}: {dest!r} is not a path of target schema "
+                                        f"{target.title or target.id!r}{hint}"))
             elif dest in seen:
                 problems.append(Problem(f"{where}.destinationXdmPath",
                                         f"{who}: {dest!r} is already written by mapping {seen[dest]}"))
@@ -219,7 +220,8 @@ class MappingSet:
                                             f"{who}: an identity mapping needs a namespaceCode (e.g. Email, ECID)"))
                 elif ns not in known_ns:
                     problems.append(Problem(f"{where}.namespaceCode",
-                                            f"{who}: unknown identity namespace {ns!r}; known: {', '.join(sorted(known_ns))}"))
+                                            f"{who}: unknown identity namespace {ns!r}; known: "
+                                            f"{', '.join(sorted(known_ns))}"))
                 if dest_type is not None and dest_type != "string":
                     problems.append(Problem(f"{where}.destinationXdmPath",
                                             f"{who}: an identity must be a string field, {dest!r} is {dest_type}"))

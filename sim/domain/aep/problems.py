@@ -68,7 +68,9 @@ def dotted(path: Iterable[Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    return repr(value) if not isinstance(value, (dict, list)) else ("an object" if isinstance(value, dict) else "a list")
+    if isinstance(value, dict):
+        return "an object"
+    return "a list" if isinstance(value, list) else repr(value)
 
 
 _JSON_TYPES = {"integer": "an integer", "string": "a string", "boolean": "true or false", "object": "an object",

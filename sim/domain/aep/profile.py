@@ -87,7 +87,8 @@ class MergePolicy:
 
     def __post_init__(self) -> None:
         if self.kind not in MERGE_POLICY_KINDS:
-            raise AepError([Problem("kind", f"{self.kind!r} is not a merge policy; allowed: {', '.join(MERGE_POLICY_KINDS)}")])
+            allowed = ", ".join(MERGE_POLICY_KINDS)
+            raise AepError([Problem("kind", f"{self.kind!r} is not a merge policy; allowed: {allowed}")])
         if self.kind == "dataset_precedence" and not self.dataset_order:
             raise AepError([Problem("dataset_order", "dataset precedence needs the datasets in order of precedence")])
 
@@ -97,7 +98,8 @@ def check_merge_policies(policies: Iterable[MergePolicy]) -> list[Problem]:
     policies = list(policies)
     problems = []
     if len(policies) > MAX_MERGE_POLICIES:
-        problems.append(Problem("mergePolicies", f"{len(policies)} merge policies; at most {MAX_MERGE_POLICIES} per organisation"))
+        problems.append(Problem("mergePolicies", f"{len(policies)} merge policies; at most {MAX_MERGE_POLICIES} "
+                                                 "per organisation"))
     names = [p.name for p in policies]
     for n in sorted({n for n in names if names.count(n) > 1}):
         problems.append(Problem("mergePolicies", f"name {n!r} is used twice"))

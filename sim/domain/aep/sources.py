@@ -150,7 +150,8 @@ class SourceApi:
     # -- state --------------------------------------------------------------------------------
     def token_valid(self, t: float) -> bool:
         life = self.limits.token_lifetime_s
-        return life is None or (self.token_issued_at is not None and self.token_issued_at <= t < self.token_issued_at + life)
+        issued = self.token_issued_at
+        return life is None or (issued is not None and issued <= t < issued + life)
 
     def consume_quota(self, n: int, t: float) -> None:
         """Requests of other apps of the same portal, counted against the shared daily quota."""
@@ -189,8 +190,9 @@ class SourceApi:
             if lim.token_lifetime_s is not None:
                 if self.token_issued_at is None:
                     now = self._token(now, plan)
-                elif lim.refresh == "proactive" and now >= self.token_issued_at + lim.token_lifetime_s - lim.proactive_margin_s:
-                    now = self._token(now, plan)
+                elif lim.refresh == "proactive":
+                    if now >= self.token_issued_at + lim.token_lifetime_s - lim.proactive_margin_s:
+                        now = self._token(now, plan)
             if self.bucket is not None:
                 wait = self.bucket.admit(now)
                 if wait > 0:

@@ -157,7 +157,8 @@ class XdmSchema:
             if not path.startswith("_"):
                 problems.append(Problem(f"tenant_fields.{path}", "tenant fields live under _<tenant>."))
             if typ not in XDM_TYPES:
-                problems.append(Problem(f"tenant_fields.{path}", f"unknown type {typ!r}; allowed: {', '.join(XDM_TYPES)}"))
+                problems.append(Problem(f"tenant_fields.{path}",
+                                        f"unknown type {typ!r}; allowed: {', '.join(XDM_TYPES)}"))
         if problems:
             raise AepError(problems)
         return cls(id, title, class_id, tuple(seen), dict(tenant_fields or {}))
@@ -167,7 +168,8 @@ class XdmSchema:
         """From a ``POST /schemaregistry/tenant/schemas`` body (``allOf`` of ``$ref``; the class is
         ``meta:class``, or the ``allOf`` entry that is a class)."""
         refs = [entry.get("$ref") if isinstance(entry, dict) else None for entry in body.get("allOf", [])]
-        problems = [Problem(f"allOf[{i}]", "each entry needs a $ref") for i, r in enumerate(refs) if not isinstance(r, str)]
+        problems = [Problem(f"allOf[{i}]", "each entry needs a $ref")
+                    for i, r in enumerate(refs) if not isinstance(r, str)]
         class_id = body.get("meta:class")
         ref_classes = [r for r in refs if isinstance(r, str) and r in CATALOG and CATALOG[r].kind == "class"]
         if class_id is None:
