@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sim.domain.aep.delta import DeltaColumn, DeltaCopy
+from sim.domain.aep.delta import DeltaColumn, DeltaCopy, delta_column_change_problem
 from sim.domain.aep.problems import AepError
 
 COL = DeltaColumn("upd")  # yyyy-MM-dd HH:mm:ss, UTC: 1-second resolution
@@ -92,6 +92,15 @@ def test_without_a_delta_column_every_run_is_a_full_reload():
         first, hwm = copy.select(rows(1, 2, 3), None, run_start=100)
         second, hwm2 = copy.select(rows(1, 2, 3, 150), hwm, run_start=200)
         assert ids(first) == [0, 1, 2] and ids(second) == [0, 1, 2, 3] and hwm is None and hwm2 is None
+
+
+def test_the_delta_column_is_fixed_after_the_first_run():
+    other = DeltaColumn("modified")
+    assert delta_column_change_problem(COL, other, runs_done=0) is None
+    assert delta_column_change_problem(COL, COL, runs_done=3) is None
+    problem = delta_column_change_problem(COL, other, runs_done=1)
+    assert problem.field == "transformations.Copy.params.deltaColumn" and "fixed after the first run" in problem.message
+    assert delta_column_change_problem(None, COL, runs_done=1) is not None  # adding one to a full-reload flow too
 
 
 def test_vector_form_agrees():

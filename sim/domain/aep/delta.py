@@ -29,6 +29,9 @@ schedule's start on). Consequences, each tested:
   after it (at most one unit more than the schedule's own wait).
 * A **failed run** must not commit its mark: the caller keeps the previous ``hwm``, and the next
   run copies the same window again (the platform retries a failed window; nothing is lost).
+* The delta column is **fixed after the first run** (the platform's rule; the mark would mean
+  nothing for another column): :func:`delta_column_change_problem` says so when a flow update
+  changes it after a run.
 * A row whose delta value is missing (None, empty) cannot be placed in any window: it is never
   copied by an incremental load; :meth:`DeltaCopy.select` reports how many were left that way.
 * Local-time delta columns: values are read in ``timezone``; in a zone with daylight saving the
@@ -217,3 +220,12 @@ class DeltaCopy:
         mask, cut = self.select_mask(values, high_water_mark, run_start)
         chosen = [row for row, keep in zip(rows, mask) if keep]
         return Selection(chosen, cut, self.window(high_water_mark, run_start), int(np.isnan(values).sum()))
+
+
+def delta_column_change_problem(before: DeltaColumn | None, after: DeltaColumn | None,
+                                runs_done: int) -> Problem | None:
+    """Changing a flow's delta column is refused once the flow has run (None when allowed)."""
+    if runs_done > 0 and before != after:
+        return Problem("transformations.Copy.params.deltaColumn", f"fixed after the first run: the flow has run "
+                                                                  f"{runs_done} time(s) with {before!r}")
+    return None
