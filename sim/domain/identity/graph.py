@@ -26,7 +26,10 @@ Limits (:class:`GraphLimits`), checked on every link that would join two profile
   :attr:`IdentityGraph.refused` (and per rule).
 * ``max_identities``: identities per profile (Adobe's default 50). Policy ``refuse`` refuses the
   link; policy ``delete_oldest`` (Adobe's documented behaviour) applies it and then deletes the
-  profile's oldest identities (by first-seen time, then order of first sight) until it fits. A
+  profile's oldest identities (by first-seen time, then order of first sight) until it fits.
+  ``deletion_tiers`` (namespace -> tier) makes the deletion go by identity type first, as Adobe
+  does (cookie ids, then device ids, then cross-device ids): lower tiers are deleted first,
+  namespaces not listed come after every listed one, oldest first within a tier. A
   deleted identity leaves the graph with its links; if it held parts of the profile together, the
   parts that no longer reach the newest link become profiles of their own (:class:`Split`). An
   identity seen again after deletion comes back as a new node.
@@ -96,6 +99,7 @@ class GraphLimits:
     max_per_namespace: dict[str, int] = field(default_factory=dict)
     max_identities: int | None = None
     on_exceed: Literal["delete_oldest", "refuse"] = "delete_oldest"
+    deletion_tiers: dict[str, int] = field(default_factory=dict)
 
 
 class IdentityGraph:
@@ -334,9 +338,11 @@ class IdentityGraph:
         p = result.profile
         cap = self.limits.max_identities
         nodes = self.members[p]
-        idents = sorted((self._first_seen[n], n) for n in nodes if is_identity(n) and n != keep)
+        tiers = self.limits.deletion_tiers
+        last = max(tiers.values(), default=0) + 1
+        idents = sorted((tiers.get(n[0], last), self._first_seen[n], n) for n in nodes if is_identity(n) and n != keep)
         excess = self._n_ident[p] - cap
-        gone = [n for _, n in idents[:excess]]
+        gone = [n for *_, n in idents[:excess]]
         for n in gone:
             self.graph.remove_node(n)
             self._set(n, -1)
