@@ -118,7 +118,9 @@ main.add_command(identity)
 
 from sim.cli.insights import insights  # noqa: E402  (sub-command group)
 from sim.cli.experiments import results_cmd, sweep_cmd  # noqa: E402
+from sim.cli.aep import aep  # noqa: E402  (sub-command group)
 
 main.add_command(insights)
 main.add_command(sweep_cmd)
 main.add_command(results_cmd)
+main.add_command(aep)

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from sim.cli_aep import aep
+from sim.cli.aep import aep
 from sim.domain.aep.api import Sandbox, endpoint_kind, kind_from_shape, validate_bodies
 
 from tests.aep.conftest import EXAMPLES, INCR_FLOW, SEED_FLOW, SFMC_FLOW

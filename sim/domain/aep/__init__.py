@@ -13,7 +13,7 @@ One module per concept, in the order the platform's objects are created:
 * :mod:`~sim.domain.aep.sources` — HubSpot and Marketing Cloud V2 API call plans (pages, tokens,
   rate limits) for actors to replay;
 * :mod:`~sim.domain.aep.api` — ``validate_bodies``: the Flow Service JSON bodies checked as the
-  platform does; :mod:`sim.cli_aep` is its command line.
+  platform does; :mod:`sim.cli.aep` is its command line.
 
 Every rule violation is an :class:`~sim.domain.aep.problems.AepError` holding one
 :class:`~sim.domain.aep.problems.Problem` per field.

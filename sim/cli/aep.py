@@ -6,8 +6,6 @@ All files are created together in one sandbox (the seed's pre-existing objects i
 number written as a string, a flow without a delta column) on stderr; exit 2 printing one line per
 problem on stderr (file, object, field, what is wrong), never a traceback.
 
-This module is standalone (``python -m sim.cli_aep validate ...``); the ``aep`` group is meant to
-be added to the main ``sim`` command.
 """
 
 from __future__ import annotations
@@ -44,6 +42,3 @@ def validate_cmd(files: tuple[Path, ...], strict: bool, quiet: bool) -> None:
     for created in result.created:
         click.echo(str(created))
 
-
-if __name__ == "__main__":
-    aep()
