@@ -8,6 +8,7 @@ naming the file or flag, the field, the value and what is allowed); 3 conservati
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,29 @@ from pathlib import Path
 import click
 
 from sim.scenario.load import Overrides, ScenarioError, parse_override_value
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number in ``(low, high]`` (``nan`` and ``inf`` are refused, unlike click.FloatRange)."""
+
+    name = "number"
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number) or not self.low < number <= self.high:
+            self.fail(f"{value!r} is not a finite number in ({self.low:g}, {self.high:g}]", param, ctx)
+        return number
+
+
+SEED = click.IntRange(min=0, max=2**63 - 1)
+COUNT = click.IntRange(min=1, max=100_000)
+WORKERS = click.IntRange(min=1, max=256)
 
 
 def parse_sets(pairs: tuple[str, ...]) -> Overrides:
@@ -62,3 +86,14 @@ def writable_dir(path: Path, flag: str) -> None:
         problem = f"cannot be created ({exc.strerror or exc})"
     if problem:
         fail(f"{flag} {path}: {problem}; give a directory that can be written")
+
+
+def check_size(scenario, overrides, max_memory, figures: bool = False, copies: int = 1) -> None:
+    """Refuse (exit 2, with the estimate and the flag that raises the limit) a run that would not
+    fit the machine, before anything is simulated."""
+    from sim.runs import budget
+    from sim.scenario.load import load
+    from sim.systems import get
+
+    sc = load(scenario, overrides)
+    budget.check(get(sc.system).estimate(sc), str(scenario), max_memory, figures=figures, copies=copies)

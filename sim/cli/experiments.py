@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sim.cli.common import fail, parse_sets
+from sim.cli.common import COUNT, SEED, WORKERS, FiniteFloat, fail, parse_sets
 from sim.report.tables import make_console
 from sim.scenario.load import ScenarioError, parse_override_value
 
@@ -20,7 +20,8 @@ def _fmt(table, index: bool = False) -> str:
 
 
 def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Path, replications: int, warmup: str,
-                     until_precision: float | None, max_replications: int, workers: int | None, quiet: bool) -> None:
+                     until_precision: float | None, max_replications: int, workers: int | None, quiet: bool,
+                     max_memory: str | None = None) -> None:
     from sim.experiments.replicate import replicate
     from sim.report.progress import ProgressBar
     from sim.scenario.load import load
@@ -30,8 +31,8 @@ def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Pat
         with ProgressBar(not quiet, "replications") as bar:
             reps = replicate(scenario, replications=replications, seed=root, warmup=warmup, overrides=overrides,
                              until_precision=until_precision, max_replications=max_replications,
-                             workers=workers, progress=bar)
-    except (ScenarioError, ValueError) as exc:
+                             workers=workers, progress=bar, max_memory=max_memory)
+    except ScenarioError as exc:
         fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
     (out / "replications.json").write_text(json.dumps(reps.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -80,24 +81,27 @@ def _parse_lhs(items: tuple[str, ...]) -> dict:
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--grid", multiple=True, metavar="KEY=V1,V2", help="a grid parameter (repeat for more)")
 @click.option("--lhs", multiple=True, metavar="KEY=LO:HI", help="a Latin-hypercube parameter range")
-@click.option("--samples", type=click.IntRange(min=1), default=10, show_default=True, help="LHS samples")
-@click.option("--replications", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="root seed (default: the scenario's)")
+@click.option("--samples", type=COUNT, default=10, show_default=True, help="LHS samples")
+@click.option("--replications", type=COUNT, default=5, show_default=True)
+@click.option("--seed", type=SEED, default=None, help="root seed (default: the scenario's)")
 @click.option("--warmup", default="0s", show_default=True)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a parameter in every variant")
 @click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=Path("runs.duckdb"),
               show_default=True, help="DuckDB results store (runs already there are skipped)")
 @click.option("--executor", type=click.Choice(["local", "dask", "serial"]), default="local", show_default=True)
 @click.option("--scheduler", default=None, help="dask: scheduler address tcp://host:8786 (default: a LocalCluster)")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="processes (local) or LocalCluster workers")
-@click.option("--until-precision", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--workers", type=WORKERS, default=None, help="processes (local) or LocalCluster workers")
+@click.option("--until-precision", type=FiniteFloat(0.0, 1e6), default=None,
               help="add replications to variants whose headline metrics' relative CI half-width exceeds this")
-@click.option("--max-replications", type=click.IntRange(min=1), default=50, show_default=True,
+@click.option("--max-replications", type=COUNT, default=50, show_default=True,
               help="per variant, with --until-precision")
 @click.option("--quiet", "-q", is_flag=True, help="no progress")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="refuse variants whose runs, as many at once as there are workers, would exceed this (e.g. 16GB)")
 def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], samples: int, replications: int,
               seed: int | None, warmup: str, sets: tuple[str, ...], store: Path, executor: str, scheduler: str | None,
-              workers: int | None, until_precision: float | None, max_replications: int, quiet: bool) -> None:
+              workers: int | None, until_precision: float | None, max_replications: int, quiet: bool,
+              max_memory: str | None) -> None:
     """Run SCENARIO over a grid and/or LHS samples, replicated, into a results store."""
     from sim.experiments.sweep import sweep
     from sim.report.progress import ProgressBar
@@ -113,8 +117,8 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
             result = sweep(scenario, grid=g, lhs=ranges, samples=samples if ranges else 0, replications=replications,
                            seed=root, warmup=warmup, overrides=overrides, executor=executor, workers=workers,
                            scheduler=scheduler, store=store, progress=bar, until_precision=until_precision,
-                           max_replications=max_replications)
-    except (ScenarioError, ValueError) as exc:
+                           max_replications=max_replications, max_memory=max_memory)
+    except ScenarioError as exc:
         fail(str(exc))
     ok = len(result.runs) - len(result.failed)
     more = f" (up to {max_replications} where needed)" if until_precision is not None else ""

@@ -3,6 +3,7 @@ was wrong and what is allowed there (the fields of the section, or the choices o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -62,12 +63,15 @@ def _literal_choices(path: tuple, root: type[BaseModel]) -> str | None:
     return None
 
 
-def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel]) -> str:
-    """One line per problem: ``source: dotted.path: what is wrong; what is allowed``."""
+def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel],
+                    sources: Mapping[str, str] | None = None) -> str:
+    """One line per problem: ``source: dotted.path: what is wrong; what is allowed``. ``sources``
+    maps a dotted path (or a prefix of it) to where its value came from instead (``--set``)."""
     lines = []
     for e in err.errors():
         loc = tuple(e["loc"])
         path = ".".join(str(p) for p in loc) or "(top level)"
+        source = _source_of(path, source, sources or {})
         kind = e["type"]
         if kind == "extra_forbidden":
             parent = _model_at(loc[:-1], root)
@@ -77,15 +81,28 @@ def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel]) ->
             lines.append(f"{source}: {path}: required field is missing")
         elif kind in ("literal_error", "enum"):
             choices = _literal_choices(loc, root) or e.get("ctx", {}).get("expected", "")
-            lines.append(f"{source}: {path}: {e['input']!r} is not allowed; allowed: {choices}")
+            lines.append(f"{source}: {path}: {_short(e['input'])} is not allowed; allowed: {choices}")
         else:
             msg = e["msg"].removeprefix("Value error, ")
             got = e.get("input")
-            shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
-            lines.append(f"{source}: {path}: {msg}{shown}")
+            shown = "" if isinstance(got, (dict, list)) or got is None or not loc else f" (got {_short(got)})"
+            lines.append(f"{source}: {path + ': ' if loc else ''}{msg}{shown}")
     return "\n".join(lines)
 
 
+
+
+def _short(value: object) -> str:
+    """A value as shown in an error line: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...{text[-12:]} ({len(text)} characters)"
+
+
+def _source_of(path: str, default: str, sources: Mapping[str, str]) -> str:
+    for key, origin in sources.items():
+        if path == key or path.startswith(key + ".") or key.startswith(path + "."):
+            return origin
+    return default
 
 
 def validate_model(model: type[BaseModel], raw: object, source: str, error: type[Exception], what: str):

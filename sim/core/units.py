@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 ALLOWED = "a number of seconds or a string such as '500ms', '90s', '10m', '2h', '1d', '1h30m'"
+MAX_DURATION_S = 100 * 365 * 86400.0  # longer than any calendar a scenario can use
 
 
 class DurationError(ValueError):
@@ -29,7 +30,7 @@ def parse_duration(value: str | int | float) -> float:
             raise DurationError(f"{value!r} is not a duration; expected a finite number of seconds")
         if value < 0:
             raise DurationError(f"{value!r} is negative; a duration must be positive (or 0)")
-        return float(value)
+        return _bounded(value, float(value))
     if not isinstance(value, str):
         raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
     text = value.strip()
@@ -48,7 +49,15 @@ def parse_duration(value: str | int | float) -> float:
         pos = match.end()
     if pos == 0 or pos != len(text):
         raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
-    return total
+    return _bounded(value, total)
+
+
+def _bounded(value: object, seconds: float) -> float:
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
+        shown = value if not isinstance(value, str) or len(value) <= 40 else f"{value[:20]}...{value[-8:]}"
+        raise DurationError(f"{shown!r} is too long; a duration is at most {MAX_DURATION_S / 86400 / 365:g} years "
+                            f"({MAX_DURATION_S:g} s)")
+    return seconds
 
 
 

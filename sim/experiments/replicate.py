@@ -22,7 +22,8 @@ from sim.experiments.executors import make_executor
 from sim.experiments.metrics import HEADLINE
 from sim.experiments.stats import summarize
 from sim.experiments.tasks import make_task, run_task
-from sim.scenario.load import load
+from sim.runs import budget
+from sim.scenario.load import ScenarioError, load
 from sim.systems import get as get_system
 
 
@@ -65,13 +66,20 @@ class Replications:
 def replicate(scenario, replications: int = 20, seed: int = 1, warmup: str | float = 0.0,
               overrides: Mapping[str, Any] | None = None, until_precision: float | None = None,
               max_replications: int = 200, headline: Sequence[str] | None = None, executor="local",
-              workers: int | None = None, scheduler: str | None = None, progress=None) -> Replications:
+              workers: int | None = None, scheduler: str | None = None, progress=None,
+              max_memory: str | int | float | None = None) -> Replications:
     """Run replications (see the module docstring). ``progress(done, failed, total)`` is called
-    after each run."""
+    after each run. Runs too large to execute ``workers`` at once within ``max_memory`` are refused
+    before anything runs."""
     sc = load(scenario, overrides)
-    warmup_s = parse_duration(warmup)
+    try:
+        warmup_s = parse_duration(warmup)
+    except ValueError as exc:
+        raise ScenarioError(f"--warmup: {exc}") from None
     if warmup_s >= sc.horizon:
-        raise ValueError(f"warmup {warmup_s:g} s must be shorter than the horizon {sc.horizon:g} s")
+        raise ScenarioError(f"--warmup: {warmup_s:g} s must be shorter than the horizon {sc.horizon:g} s")
+    budget.check(get_system(sc.system).estimate(sc), sc.name, max_memory,
+                 copies=budget.copies_at_once(executor if scheduler is None else "remote", workers))
     raw = sc.model_dump(mode="json")
     raw.pop("variants", None)
     digest = sc.digest()

@@ -28,6 +28,7 @@ from sim.experiments.stats import summarize
 from sim.experiments.store import Store
 from sim.experiments.tasks import make_task, run_task
 from sim.scenario.load import ScenarioError, derive, load
+from sim.runs import budget
 from sim.systems import get as get_system
 
 
@@ -92,14 +93,19 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
           overrides: Mapping[str, Any] | None = None, executor="local", workers: int | None = None,
           scheduler: str | None = None, store: str | Path | None = None,
           progress: Callable[[int, int, int], None] | None = None, until_precision: float | None = None,
-          max_replications: int = 50, headline: Sequence[str] | None = None) -> SweepResult:
+          max_replications: int = 50, headline: Sequence[str] | None = None,
+          max_memory: str | int | float | None = None) -> SweepResult:
     """Run a sweep (see the module docstring). ``progress(done, failed, total)`` after each run.
     With ``until_precision``, variants whose headline metrics have a relative 95 % CI half-width
     above the target get more replications (same seeds as the other variants' replication k),
-    up to ``max_replications`` each."""
+    up to ``max_replications`` each. A variant too large to run ``workers`` at once within
+    ``max_memory`` (default: 80 % of the available memory) is refused before anything runs."""
     base = load(scenario, overrides)
     headline = tuple(headline or get_system(base.system).headline)
-    warmup_s = parse_duration(warmup)
+    try:
+        warmup_s = parse_duration(warmup)
+    except ValueError as exc:
+        raise ScenarioError(f"--warmup: {exc}") from None
     raw = base.model_dump(mode="json")
     raw.pop("variants", None)
     digest = base.digest()
@@ -108,6 +114,8 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
         variant = derive(base, point, f"sweep {point}")  # every variant is checked before anything runs
         if warmup_s >= variant.horizon:
             raise ScenarioError(f"sweep {point}: warmup {warmup_s:g} s must be shorter than the horizon")
+        budget.check(get_system(variant.system).estimate(variant), f"sweep {point}", max_memory,
+                     copies=budget.copies_at_once(executor if scheduler is None else "remote", workers))
     result = SweepResult(variants=points)
     count = {i: replications for i in range(len(points))}
     todo = [(i, k) for i in range(len(points)) for k in range(replications)]

@@ -13,8 +13,10 @@ from typing import Any
 
 import pandas as pd
 
+from sim.runs import budget
 from sim.runs.runner import run
-from sim.scenario.load import ScenarioError, derive, load
+from sim.systems import get as get_system
+from sim.scenario.load import load, variants
 
 BASE = "base"
 
@@ -22,25 +24,21 @@ BASE = "base"
 def variant_scenarios(scenario, overrides: Mapping[str, Any] | None = None) -> dict:
     """The base scenario and each variant (base + the variant's dotted overrides), validated."""
     base = load(scenario, overrides)
-    out = {}
-    if not base.variants:
-        out[BASE] = base
-    for name, changes in base.variants.items():
-        if not isinstance(changes, dict):
-            raise ScenarioError(f"variants.{name}: a mapping of dotted overrides, e.g. {{insights.window_type: tumbling}}")
-        out[name] = derive(base, changes, f"variants.{name}")
-    return out
+    return variants(base) or {BASE: base}
 
 
 def compare(scenario: str | Path | dict, seed: int | None = None, overrides: Mapping[str, Any] | None = None,
-            progress: bool = False) -> tuple[pd.DataFrame, dict]:
-    """Run every variant with one seed. Returns a table (one row per variant) and the results."""
+            progress: bool = False, max_memory: str | int | float | None = None) -> tuple[pd.DataFrame, dict]:
+    """Run every variant with one seed. Returns a table (one row per variant) and the results.
+    Every variant is checked (and sized against ``max_memory``) before the first one runs."""
     variants = variant_scenarios(scenario, overrides)
+    for name, sc in variants.items():
+        budget.check(get_system(sc.system).estimate(sc), f"variants.{name}", max_memory)
     first = next(iter(variants.values()))
     seed = first.seed if seed is None else int(seed)
     rows, results = [], {}
     for name, sc in variants.items():
-        result = run(sc, seed=seed, progress=progress)
+        result = run(sc, seed=seed, progress=progress, max_memory=max_memory)
         results[name] = result
         rows.append(variant_row(name, result))
     return pd.DataFrame(rows).set_index("variant"), results

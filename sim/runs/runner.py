@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from sim.core.ledger import ConservationError, check_conservation, describe_loss
+from sim.runs import budget
 from sim.report.progress import ProgressLines
 from sim.results.run_result import RunResult
 from sim.scenario.common import ScenarioBase
@@ -63,7 +64,7 @@ def _advance(pipe: Pipeline, horizon: float, progress: bool | None, label: str) 
 
 def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
         overrides: Mapping[str, Any] | None = None, *, progress: bool | None = None,
-        check: bool = True, **options: Any) -> RunResult:
+        check: bool = True, max_memory: str | int | float | None = None, **options: Any) -> RunResult:
     """Simulate a scenario once.
 
     ``scenario`` is a YAML path, a dict or a scenario model; ``overrides`` maps dotted paths to
@@ -72,12 +73,16 @@ def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
     :meth:`sim.systems.data_cloud.DataCloud.build`). ``progress``: True shows a progress bar on a
     terminal and a line every few seconds on stderr otherwise; None (the default) a bar on a
     terminal only; False nothing. With ``check`` (the default) a conservation failure raises
-    :class:`~sim.core.ledger.ConservationError`.
+    :class:`~sim.core.ledger.ConservationError`. A run whose estimated memory exceeds the limit
+    (``max_memory``, default 80 % of the available memory) is refused before it starts
+    (:class:`~sim.runs.budget.RunTooLarge`).
     """
     sc = load(scenario, overrides)
     seed = sc.seed if seed is None else int(seed)
     started = time.perf_counter()
-    pipe = get_system(sc.system).build(sc, seed, **options)
+    system = get_system(sc.system)
+    budget.check(system.estimate(sc), sc.name, max_memory)
+    pipe = system.build(sc, seed, **options)
     return execute(pipe, progress=progress, check=check, started=started)
 
 

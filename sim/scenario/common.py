@@ -26,7 +26,9 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    """Base of every scenario section: unknown keys are errors, numbers must be finite."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Latency(Model):
@@ -62,8 +64,8 @@ class FaultSpec(Model):
     start: Duration = Field(ge=0.0)
     duration: PositiveDuration
     rate: Share | None = Field(None, description="error_rate: failure probability")
-    factor: float | None = Field(None, gt=0, description="slowdown: service-time multiplier")
-    allocation: int | None = Field(None, ge=0, description="allocation_cut: publishes per hour")
+    factor: float | None = Field(None, gt=0, le=1000, description="slowdown: service-time multiplier")
+    allocation: int | None = Field(None, ge=0, le=1_000_000_000, description="allocation_cut: publishes per hour")
 
     @model_validator(mode="after")
     def _params(self) -> "FaultSpec":
@@ -76,7 +78,17 @@ class FaultSpec(Model):
         return self
 
 
+def _iso_text(value: Any) -> Any:
+    """A YAML timestamp (unquoted ``2026-11-27T00:00:00Z``) as the ISO text it was written as."""
+    from datetime import date, datetime
+
+    if isinstance(value, (datetime, date)):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
 SYSTEMS = ("data_cloud", "dynamics_journeys", "aep_dataflows")
+CALENDAR = (1970, 2200)  # years a run may cover (wall-clock stamps in payloads must be printable)
 
 
 class ScenarioBase(Model):
@@ -86,9 +98,10 @@ class ScenarioBase(Model):
     name: str = Field(..., min_length=1)
     description: str = ""
     horizon: PositiveDuration
-    start: str = Field("2026-11-27T00:00:00Z", description="wall-clock time of t = 0 (ISO 8601 UTC)")
-    seed: int = Field(1, ge=0, description="default seed when none is given on the command line")
-    faults: list[FaultSpec] = Field(default_factory=list)
+    start: Annotated[str, BeforeValidator(_iso_text)] = Field(
+        "2026-11-27T00:00:00Z", description="wall-clock time of t = 0 (ISO 8601; naive times are UTC)")
+    seed: int = Field(1, ge=0, lt=2**63, description="default seed when none is given on the command line")
+    faults: list[FaultSpec] = Field(default_factory=list, max_length=10_000)
     variants: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="named designs to compare on the same traffic: dotted overrides")
 
@@ -107,12 +120,20 @@ class ScenarioBase(Model):
 
     @model_validator(mode="after")
     def _start_is_time(self) -> "ScenarioBase":
-        from datetime import datetime
+        from datetime import datetime, timezone
 
         try:
-            datetime.fromisoformat(self.start.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(self.start.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"start {self.start!r} is not an ISO 8601 time such as 2026-11-27T00:00:00Z") from None
+        lo, hi = CALENDAR
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        end = moment.timestamp() + self.horizon
+        if not (datetime(lo, 1, 1, tzinfo=timezone.utc).timestamp() <= moment.timestamp()
+                and end < datetime(hi + 1, 1, 1, tzinfo=timezone.utc).timestamp()):
+            raise ValueError(f"start {self.start!r} + horizon {self.horizon:g} s leaves the calendar the twin "
+                             f"handles; start and end must lie in the years {lo} to {hi}")
         return self
 
     @property

@@ -16,21 +16,21 @@ from sim.scenario.common import Duration, Latency, Model, PositiveDuration, Scen
 class Visitors(Model):
     """Website traffic: who visits, how sessions arrive and what they read."""
 
-    rate_per_s: float = Field(2.0, gt=0, description="session arrivals per second, Poisson (assumed)")
-    daily_profile: list[Annotated[float, Field(ge=0)]] | None = Field(
+    rate_per_s: float = Field(2.0, gt=0, le=1e6, description="session arrivals per second, Poisson (assumed)")
+    daily_profile: list[Annotated[float, Field(ge=0, le=1000)]] | None = Field(
         None, min_length=24, max_length=24,
         description="24 hourly multipliers of rate_per_s (hour 0 = midnight UTC); none = flat")
-    prospects: int = Field(2000, ge=0, description="known prospects: CRM contacts (assumed)")
-    anonymous: int = Field(50_000, ge=0, description="anonymous visitors, one cookie each (assumed)")
-    accounts: int = Field(300, ge=1, description="CRM accounts the prospects belong to (assumed)")
-    sales_reps: int = Field(25, ge=1, description="account owners (assumed)")
+    prospects: int = Field(2000, ge=0, le=50_000_000, description="known prospects: CRM contacts (assumed)")
+    anonymous: int = Field(50_000, ge=0, le=500_000_000, description="anonymous visitors, one cookie each (assumed)")
+    accounts: int = Field(300, ge=1, le=10_000_000, description="CRM accounts the prospects belong to (assumed)")
+    sales_reps: int = Field(25, ge=1, le=1_000_000, description="account owners (assumed)")
     prospect_share: Share = Field(0.2, description="share of sessions made by known prospects (assumed)")
     hot_share: Share = Field(0.05, description="share of prospects with buying intent (assumed)")
-    mean_devices: float = Field(1.6, ge=1.0, description="mean cookies per prospect (assumed)")
-    lifecycle_shares: dict[str, Annotated[float, Field(ge=0.0)]] = Field(
+    mean_devices: float = Field(1.6, ge=1.0, le=100, description="mean cookies per prospect (assumed)")
+    lifecycle_shares: dict[str, Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
         default_factory=lambda: {"new": 0.5, "engaged": 0.35, "customer": 0.15},
         description="prospects' lifecycle_stage attribute, stage -> share (assumed)")
-    pages_per_session: float = Field(5.0, ge=1.0, description="mean page views per session (assumed)")
+    pages_per_session: float = Field(5.0, ge=1.0, le=1000, description="mean page views per session (assumed)")
     think_time: PositiveDuration = Field(30.0, description="mean gap between two page views (assumed)")
     pricing_prob: Share = Field(0.05, description="P(page = pricing) for an ordinary visitor (assumed)")
     hot_pricing_prob: Share = Field(0.4, description="P(page = pricing) for a prospect with intent (assumed)")
@@ -39,18 +39,25 @@ class Visitors(Model):
     login_with_contact_id: Share = Field(0.2, description="share of logins carrying the CRM contact id "
                                                           "instead of the e-mail (assumed)")
     malformed_share: Share = Field(0.001, description="share of events sent malformed (assumed)")
-    payload_bytes: int = Field(1200, ge=1, description="size of one event payload, bytes (assumed)")
+    payload_bytes: int = Field(1200, ge=1, le=100_000_000, description="size of one event payload, bytes (assumed)")
     chunk: PositiveDuration = Field(60.0, description="traffic is drawn ahead in chunks of this many seconds of "
                                                       "session starts; results are statistically the same for any "
                                                       "chunk, but the exact clicks of a seed depend on it")
+
+    @model_validator(mode="after")
+    def _shares(self) -> "Visitors":
+        if not self.lifecycle_shares or sum(self.lifecycle_shares.values()) <= 0:
+            raise ValueError(f"lifecycle_shares {self.lifecycle_shares}: give at least one stage with a share > 0, "
+                             "e.g. {new: 0.5, engaged: 0.35, customer: 0.15}")
+        return self
 
 
 class Retry(Model):
     """Client retry after an HTTP 429: exponential back-off with jitter."""
 
-    max_attempts: int = Field(5, ge=1, description="attempts in all, the first included (assumed)")
+    max_attempts: int = Field(5, ge=1, le=100, description="attempts in all, the first included (assumed)")
     initial_backoff: Duration = Field(1.0, description="wait before the first retry (assumed)")
-    multiplier: float = Field(2.0, ge=1.0, description="back-off growth per retry (assumed)")
+    multiplier: float = Field(2.0, ge=1.0, le=100, description="back-off growth per retry (assumed)")
     max_backoff: Duration = Field(60.0, description="cap of one wait (assumed)")
     jitter: Share = Field(0.5, description="each wait is scaled by U(1 - jitter, 1) (assumed)")
 
@@ -58,26 +65,26 @@ class Retry(Model):
 class Ingestion(Model):
     """The streaming Ingestion API."""
 
-    rate_limit_per_s: float = Field(250.0, gt=0, description="requests/s before HTTP 429 (assumed: "
+    rate_limit_per_s: float = Field(250.0, gt=0, le=1e8, description="requests/s before HTTP 429 (assumed: "
                                                              "the rate is unpublished)")
-    burst: int = Field(250, ge=1, description="token-bucket depth, requests (assumed)")
+    burst: int = Field(250, ge=1, le=1_000_000_000, description="token-bucket depth, requests (assumed)")
     on_429: Literal["retry", "drop"] = Field("retry", description="client policy on HTTP 429")
     retry: Retry = Field(default_factory=Retry)
-    max_payload_bytes: int = Field(200_000, gt=0, description="largest request (doc: < 200 KB)")
+    max_payload_bytes: int = Field(200_000, gt=0, le=1_000_000_000, description="largest request (doc: < 200 KB)")
     max_clock_skew: Duration = Field(300.0, description="event time may lead receive time by this "
                                                         "much before rejection (assumed)")
     flush_interval: PositiveDuration = Field(180.0, description="micro-batch period (doc: about every 3 min)")
-    flush_max_events: int = Field(100_000, ge=1, description="a micro-batch is cut early at this many "
+    flush_max_events: int = Field(100_000, ge=1, le=100_000_000, description="a micro-batch is cut early at this many "
                                                              "events (assumed)")
 
 
 class Lakehouse(Model):
     """Micro-batch processing into the data stream (data lake object)."""
 
-    processors: int = Field(1, ge=1, description="micro-batches processed at once (assumed)")
+    processors: int = Field(1, ge=1, le=10_000, description="micro-batches processed at once (assumed)")
     batch_overhead: Duration = Field(5.0, description="fixed time per micro-batch (assumed)")
     per_event: Duration = Field(0.0001, description="time per event (assumed)")
-    service_cv: float = Field(0.2, ge=0, description="coefficient of variation of batch time (assumed)")
+    service_cv: float = Field(0.2, ge=0, le=10, description="coefficient of variation of batch time (assumed)")
 
 
 Namespace = Literal["contact_id", "email", "cookie"]
@@ -96,9 +103,9 @@ class Identity(Model):
                                                  "and e-mail (rule crm_contact) (doc)")
     unique_namespaces: list[Namespace] = Field(
         ["contact_id"], description="namespaces with at most one value per profile (doc: limits)")
-    namespace_limits: dict[Namespace, Annotated[int, Field(ge=1)]] = Field(
+    namespace_limits: dict[Namespace, Annotated[int, Field(ge=1, le=100_000)]] = Field(
         default_factory=dict, description="at most n values of a namespace per profile (doc: limits)")
-    max_identities: int | None = Field(50, ge=2, description="identities per profile (doc: Adobe, 50)")
+    max_identities: int | None = Field(50, ge=2, le=100_000, description="identities per profile (doc: Adobe, 50)")
     on_exceed: Literal["delete_oldest", "refuse"] = Field(
         "delete_oldest", description="over max_identities: delete the oldest identity (doc: Adobe) or refuse")
 
@@ -112,7 +119,7 @@ class Insights(Model):
 
     name: str = "pricing_hot"
     page: str = Field("pricing", description="the page whose views count")
-    threshold: int = Field(3, ge=1)
+    threshold: int = Field(3, ge=1, le=1_000_000)
     window: Duration = Field(600.0, ge=60.0, le=86400.0, description="1 min to 24 h (doc)")
     window_type: Literal["sliding", "tumbling"] = Field(
         "sliding", description="tumbling = Data Cloud WINDOW buckets (sec); sliding = any 'last T'")
@@ -146,7 +153,7 @@ class Segment(Model):
 
     name: str = Field("pricing_3_in_7d", min_length=1)
     page: str = Field("pricing", description="the page whose views count")
-    min_events: int = Field(3, ge=1)
+    min_events: int = Field(3, ge=1, le=1_000_000)
     lookback: PositiveDuration = Field(7 * 86400.0, description="history the condition reads")
     refresh: PositiveDuration = Field(12 * 3600.0, description="12h or 24h standard, 1h or 4h rapid (doc)")
     first_refresh: Duration = Field(0.0, ge=0.0, description="time of the first scheduled publish after t = 0")
@@ -175,9 +182,9 @@ class Segment(Model):
 class Segmentation(Model):
     """Batch segments and the org's publish-concurrency rule."""
 
-    segments: list[Segment] = Field(default_factory=list)
-    max_concurrent_publishes: int = Field(5, ge=1, description="publishes the org runs at once (assumed)")
-    background_publishes: int = Field(0, ge=0, description="other segments of the org publishing on the same "
+    segments: list[Segment] = Field(default_factory=list, max_length=100)
+    max_concurrent_publishes: int = Field(5, ge=1, le=10_000, description="publishes the org runs at once (assumed)")
+    background_publishes: int = Field(0, ge=0, le=100_000, description="other segments of the org publishing on the same "
                                                            "schedule (assumed)")
     retry_after: PositiveDuration = Field(1800.0, description="a skipped publish is retried after this (doc: 30 min)")
 
@@ -199,14 +206,14 @@ class EventBus(Model):
     """The Salesforce event bus (high-volume platform events)."""
 
     channel: str = Field("Pricing_Visit__e", description="the platform event's API name")
-    publish_allocation_per_hour: int = Field(250_000, ge=0, description="publishes per rolling hour "
+    publish_allocation_per_hour: int = Field(250_000, ge=0, le=1_000_000_000, description="publishes per rolling hour "
                                                                         "(doc: Performance/Unlimited)")
     retention: PositiveDuration = Field(72 * 3600.0, description="events older than this are gone (doc: 72 h)")
     publish_latency: Latency = Field(default_factory=lambda: latency(0.05, 0.2),
                                      description="publish request to stored on the bus (assumed)")
     delivery_latency: Latency = Field(default_factory=lambda: latency(0.2, 1.0),
                                       description="stored to available to a subscriber (assumed)")
-    other_publishes_per_hour: int = Field(0, ge=0, description="publishes of the org's other integrations, which "
+    other_publishes_per_hour: int = Field(0, ge=0, le=1_000_000_000, description="publishes of the org's other integrations, which "
                                                            "share the hourly allocation (assumed)")
     on_limit_exceeded: Literal["drop", "retry"] = Field(
         "drop", description="LIMIT_EXCEEDED: drop the event, or retry when the rolling hour frees a slot")
@@ -214,7 +221,7 @@ class EventBus(Model):
         "immediately", description="Publish Immediately sends even if the transaction fails (doc default)")
     transaction_failure_rate: Share = Field(0.0, description="share of publishing transactions that roll back "
                                                             "(assumed)")
-    delivery_allocation_per_day: int = Field(50_000, ge=0, description="deliveries per rolling 24 h to external "
+    delivery_allocation_per_day: int = Field(50_000, ge=0, le=1_000_000_000, description="deliveries per rolling 24 h to external "
                                                                        "(Pub/Sub API) subscribers (doc)")
 
 
@@ -222,13 +229,13 @@ class Flow(Model):
     """The platform-event-triggered Flow (runs as the Automated Process user)."""
 
     batch_size: int = Field(2000, ge=1, le=2000, description="events per batch (doc: up to 2,000)")
-    concurrency: int = Field(1, ge=1, description="batches in progress at once (doc: one at a time "
+    concurrency: int = Field(1, ge=1, le=100, description="batches in progress at once (doc: one at a time "
                                                   "per subscriber)")
     batch_overhead: Duration = Field(0.5, description="transaction start and commit (assumed)")
     owner_lookup: Duration = Field(0.02, description="Get Records per event (assumed)")
     task_insert: Duration = Field(0.04, description="Create Task per event (assumed)")
     notification: Duration = Field(0.03, description="Send Custom Notification per event (assumed)")
-    service_cv: float = Field(0.3, ge=0, description="coefficient of variation of batch time (assumed)")
+    service_cv: float = Field(0.3, ge=0, le=10, description="coefficient of variation of batch time (assumed)")
 
 
 class Crm(Model):
@@ -245,12 +252,12 @@ class ApexTrigger(Model):
     batch_size: int = Field(2000, ge=1, le=2000, description="events per run (doc: 1-2,000, default 2,000)")
     batch_overhead: Duration = Field(0.1, description="per run (assumed)")
     per_event: Duration = Field(0.005, description="per event (assumed)")
-    service_cv: float = Field(0.3, ge=0)
+    service_cv: float = Field(0.3, ge=0, le=10)
     retryable_rate: Share = Field(0.0, description="share of runs throwing RetryableException (assumed)")
     retry_delay: Duration = Field(1.0, description="delay before the first retry; doubles (doc: growing; "
                                                    "values assumed)")
     retry_delay_max: Duration = Field(60.0, description="cap of the retry delay (assumed)")
-    max_runs: int = Field(10, ge=1, description="runs of one batch before the error state (doc: 10)")
+    max_runs: int = Field(10, ge=1, le=100, description="runs of one batch before the error state (doc: 10)")
     resume_after: Duration | None = Field(None, description="an admin resumes a trigger in error state after "
                                                             "this long (none: it stays stopped)")
     resume_checkpoint: bool = Field(False, description="setResumeCheckpoint after each event: the failed "
@@ -272,8 +279,8 @@ class PubSubClient(Model):
 class Subscribers(Model):
     """Subscribers of the channel besides the CRM Flow; each gets every event."""
 
-    apex: list[ApexTrigger] = Field(default_factory=list)
-    pubsub: list[PubSubClient] = Field(default_factory=list)
+    apex: list[ApexTrigger] = Field(default_factory=list, max_length=100)
+    pubsub: list[PubSubClient] = Field(default_factory=list, max_length=100)
 
 
 class Endpoint(Model):
@@ -281,16 +288,16 @@ class Endpoint(Model):
 
     latency: Latency = Field(default_factory=lambda: latency(0.3, 1.2), description="response time (assumed)")
     error_rate: Share = Field(0.01, description="share of attempts answered 5xx (assumed)")
-    rate_limit_per_s: float = Field(1.0, gt=0, description="Slack: ~1 message/s per channel (doc)")
-    burst: int = Field(1, ge=1, description="requests allowed at once (assumed)")
+    rate_limit_per_s: float = Field(1.0, gt=0, le=1e6, description="Slack: ~1 message/s per channel (doc)")
+    burst: int = Field(1, ge=1, le=1_000_000, description="requests allowed at once (assumed)")
 
 
 class ExponentialRetry(Model):
     """Exponential back-off with full jitter: attempt k waits uniform(1 - jitter, 1) x base x factor^k."""
 
-    attempts: int = Field(8, ge=1)
+    attempts: int = Field(8, ge=1, le=100)
     base: PositiveDuration = Field(5.0)
-    factor: float = Field(2.0, ge=1.0)
+    factor: float = Field(2.0, ge=1.0, le=100)
     max_delay: PositiveDuration = Field(36000.0)
     jitter: Share = Field(0.5)
 
@@ -302,7 +309,7 @@ class Webhooks(Model):
     signing_key: str | None = Field("whsec_twin_default_key", description="none: nothing is sent (doc)")
     timeout: PositiveDuration = Field(15.0, description="per attempt (doc: Svix 15 s)")
     retry_schedule: list[Duration] = Field(
-        [0, 5, 300, 1800, 7200, 18000, 36000, 36000], min_length=1,
+        [0, 5, 300, 1800, 7200, 18000, 36000, 36000], min_length=1, max_length=100,
         description="delay before each attempt (doc: Svix 0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h)")
     endpoint: Endpoint = Field(default_factory=Endpoint)
     retry_policy: Literal["schedule", "exponential"] = Field(

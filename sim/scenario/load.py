@@ -84,13 +84,14 @@ def read_yaml(path: str | Path) -> dict:
     return read_mapping(path, ScenarioError, "a scenario is a YAML mapping with name, horizon and actor sections")
 
 
-def validate(raw: dict, source: str = "scenario") -> ScenarioBase:
-    """The scenario ``raw`` validated by the model of its ``system`` (default ``data_cloud``)."""
+def validate(raw: dict, source: str = "scenario", sources: Mapping[str, str] | None = None) -> ScenarioBase:
+    """The scenario ``raw`` validated by the model of its ``system`` (default ``data_cloud``).
+    ``sources`` names where overridden paths came from, for the error lines."""
     model = _model(raw, source)
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        raise ScenarioError(pydantic_errors(err, source, model)) from None
+        raise ScenarioError(pydantic_errors(err, source, model, sources)) from None
 
 
 def derive(base: ScenarioBase, changes: Mapping[str, Any], label: str) -> Scenario:
@@ -115,4 +116,17 @@ def load(path_or_scenario: str | Path | ScenarioBase | dict,
         raw, source = read_yaml(path_or_scenario), str(path_or_scenario)
     if overrides:
         raw = apply_overrides(raw, overrides, source=source_of_overrides)
-    return validate(raw, source)
+    scenario = validate(raw, source, {key: source_of_overrides for key in overrides})
+    variants(scenario, source)  # every variant is checked whenever the scenario is read
+    return scenario
+
+
+def variants(base: ScenarioBase, source: str = "scenario") -> dict[str, ScenarioBase]:
+    """Each of ``base``'s variants (base + the variant's dotted overrides), validated."""
+    out = {}
+    for name, changes in base.variants.items():
+        if not isinstance(changes, dict):
+            raise ScenarioError(f"{source}: variants.{name}: a mapping of dotted overrides, e.g. "
+                                "{insights.window_type: tumbling}")
+        out[name] = derive(base, changes, f"{source}: variants.{name}")
+    return out

@@ -16,6 +16,7 @@ A system is one module in :mod:`sim.systems` holding a :class:`System`:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -23,6 +24,9 @@ import numpy as np
 
 from sim.actors.base import Actor, RunContext
 from sim.scenario.common import ScenarioBase
+
+
+BASE_BYTES = 150e6  # the interpreter and the libraries a run imports
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,22 @@ class CrossKey:
     origin_stage: str
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """A run's expected size before it starts: messages by kind, and memory in bytes for the
+    simulation (ledger, actors' state, the summary) and for drawing its figures."""
+
+    messages: dict[str, float]
+    memory_bytes: float
+    figures_bytes: float = 0.0
+
+    def describe(self) -> str:
+        """The expected messages, e.g. ``43.2M clicks``."""
+        parts = ", ".join(f"{n / 1e6:,.1f}M {kind}s" if n >= 1e6 else f"{n:,.0f} {kind}s"
+                          for kind, n in self.messages.items() if n)
+        return parts or "few messages"
+
+
 @dataclass
 class Pipeline:
     """The wired actors of one run of a system."""
@@ -56,7 +76,7 @@ class Pipeline:
     actors: list[Actor] = field(default_factory=list)
 
 
-class System:
+class System(ABC):
     """Base of the twinned systems; see the module docstring."""
 
     name: ClassVar[str] = ""
@@ -64,8 +84,9 @@ class System:
     progress_kind: ClassVar[str] = ""  # the kind counted in progress lines (e.g. clicks)
     headline: ClassVar[tuple[str, ...]] = ()  # experiment metrics followed by --until-precision
 
+    @abstractmethod
     def kinds(self, scenario: ScenarioBase) -> list[Kind]:
-        raise NotImplementedError  # abstract
+        """The message kinds a run of ``scenario`` creates (only those its actors use)."""
 
     def cross_keys(self, kinds: dict[str, Kind]) -> list[CrossKey]:
         """End-to-end keys of the registered ``kinds`` (first: the headline end-to-end key)."""
@@ -74,8 +95,13 @@ class System:
     def throughput(self, kinds: dict[str, Kind]) -> dict[str, list[tuple[str, str | None]]]:
         return {}
 
+    @abstractmethod
     def build(self, scenario: ScenarioBase, seed: int, **options: Any) -> Pipeline:
-        raise NotImplementedError  # abstract
+        """Wire the actors of ``scenario`` for one run with ``seed``."""
+
+    def estimate(self, scenario: ScenarioBase) -> Estimate:
+        """The expected messages and memory of a run of ``scenario`` (see :mod:`sim.runs.budget`)."""
+        return Estimate({}, BASE_BYTES)
 
     def extra_results(self, result) -> dict[str, Any]:
         """Sections of ``summary.json`` beyond the shared ones, e.g. ``{"intents": {...}}``."""

@@ -52,7 +52,7 @@ from sim.domain.faults import Fault, FaultSchedule
 from sim.domain.intents import classify, find_intents, summarize
 from sim.domain.population import Population, build_population
 from sim.scenario.data_cloud import DataCloudScenario
-from sim.systems.base import CrossKey, Kind, Pipeline, System
+from sim.systems.base import BASE_BYTES, CrossKey, Estimate, Kind, Pipeline, System
 
 KINDS = {  # kind -> (stages, parent kind)
     "click": (("click", "ingest", "lakehouse", "identity", "insight"), None),
@@ -78,6 +78,32 @@ THROUGHPUT = {
     "crm": [("flow", None)],
     "webhooks": [("webhook", "ack")],
 }
+
+
+# memory of a run (bytes), measured with /usr/bin/time on 1M clicks: see benchmarks/README.md
+SIM_BYTES_PER_CLICK = 140.0  # ledger columns, ground truth, actors' state, summary
+FIGURE_BYTES_PER_CLICK = 830.0  # the figures drawn from every point
+PROSPECT_BYTES = 400.0  # a prospect's contact, account link, identity-graph nodes
+COOKIE_BYTES = 24.0  # an anonymous cookie
+
+
+def expected_sessions(rate_per_s: float, profile: list[float] | None, start_epoch_s: float, horizon_s: float) -> float:
+    """Sessions expected over the horizon: ``rate_per_s`` times the hourly multiplier of each
+    wall-clock hour (UTC) the run covers."""
+    if profile is None:
+        return rate_per_s * horizon_s
+    t, total = 0.0, 0.0
+    hours = int(horizon_s // 3600) + 2
+    if hours > 24 * 7:  # a long run: whole days at the mean multiplier, then the rest hour by hour
+        days = int(horizon_s // 86400) - 1
+        total += rate_per_s * sum(profile) * 3600 * days
+        t = days * 86400.0
+    while t < horizon_s:
+        wall = start_epoch_s + t
+        end = min(horizon_s, (wall // 3600 + 1) * 3600 - start_epoch_s)
+        total += rate_per_s * profile[int((wall // 3600) % 24)] * (end - t)
+        t = end
+    return total
 
 
 @dataclass
@@ -146,6 +172,16 @@ class DataCloud(System):
             out += [Kind(f"apex:{s.name}", APEX_STAGES, "platform_event") for s in scenario.subscribers.apex]
             out += [Kind(f"pubsub:{s.name}", PUBSUB_STAGES, "platform_event") for s in scenario.subscribers.pubsub]
         return out
+
+    def estimate(self, scenario: DataCloudScenario) -> Estimate:
+        """Clicks from the traffic model (sessions/s x hourly profile x pages per session over the
+        horizon) and memory per click measured on the reference machine (see benchmarks/)."""
+        v = scenario.visitors
+        clicks = expected_sessions(v.rate_per_s, v.daily_profile, scenario.start_epoch_s, scenario.horizon) * \
+            v.pages_per_session
+        people = v.prospects * (PROSPECT_BYTES + v.mean_devices * 16) + v.anonymous * COOKIE_BYTES
+        return Estimate({"click": clicks}, BASE_BYTES + people + clicks * SIM_BYTES_PER_CLICK,
+                        clicks * FIGURE_BYTES_PER_CLICK)
 
     def cross_keys(self, kinds: dict[str, Kind]) -> list[CrossKey]:
         keys = [k for k in E2E if k.kind in kinds]
