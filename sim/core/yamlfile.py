@@ -10,8 +10,9 @@ plus):
 * nesting deeper than :data:`MAX_DEPTH` is refused (Python's recursion would otherwise break).
 
 :func:`safe_load` is the drop-in for ``yaml.safe_load`` (it raises :class:`yaml.YAMLError`, with
-:class:`YamlLimitError` for the checks above) and :func:`read_mapping` reads a file into a mapping
-with one-line errors.
+:class:`YamlLimitError` for the checks above), :func:`override_value` parses a ``--set`` value
+(the text itself when it is not acceptable YAML) and :func:`read_mapping` reads a file into a
+mapping with one-line errors.
 """
 
 from __future__ import annotations
@@ -127,6 +128,17 @@ def safe_load(text: str | bytes):
         raise YamlLimitError(None, None, "nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def override_value(text: str):
+    """A ``--set key=value`` value as YAML (``40`` -> 40, ``true`` -> True, ``10m`` stays a
+    string), with :func:`safe_load`'s checks: text that is not YAML, or that a check refuses (a
+    repeated key, an alias bomb, deep nesting, an integer of thousands of digits), stays the text
+    itself, which validation then reports like any wrong value. Never raises for a str."""
+    try:
+        return safe_load(text)
+    except (yaml.YAMLError, ValueError, OverflowError, MemoryError):
+        return text
 
 
 def yaml_problem(exc: Exception, text: str = "") -> tuple[str, str]:

@@ -34,7 +34,7 @@ RULES = {"namespaces": {"email": "email"},
 
 @pytest.mark.parametrize("where", ["threshold", "max_identities", "max_per_namespace", "max_identities_per_record",
                                    "max_block_size"])
-@pytest.mark.parametrize("value", BAD, ids=repr)
+@pytest.mark.parametrize("value", [v for v in BAD if not isinstance(v, str)], ids=repr)
 def test_rule_numbers_must_be_finite(where, value):
     import copy
 
@@ -48,8 +48,6 @@ def test_rule_numbers_must_be_finite(where, value):
     else:
         raw["limits"] = {where: value}
         key = f"limits.{where}"
-    if isinstance(value, str):
-        pytest.skip("a string is not a number anyway")
     with pytest.raises(RulesError) as info:
         parse_rules(raw)
     assert str(info.value).startswith(f"rules: {key}: "), str(info.value)

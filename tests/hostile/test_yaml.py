@@ -86,3 +86,20 @@ def test_cli_refuses_a_bomb_and_a_repeated_key(tmp_path, events_csv):
     r = invoke("insights", "replay", "--insight", tmp_path / "ok.yaml", events_csv, "--out", tmp_path / "f.csv",
                "--rules", tmp_path / "rules.yaml")
     assert_refused(r, "rules.yaml", "line 2", "'namespaces' is repeated")
+
+
+@pytest.mark.parametrize("text, expected", [("40", 40), ("true", True), ("10m", "10m"), ("[1, 2]", [1, 2]),
+                                            ("{a: 1}", {"a": 1}), ("'x'", "x"), ("a: b: c", "a: b: c")])
+def test_override_values_parse_as_yaml(text, expected):
+    from sim.core.yamlfile import override_value
+
+    assert override_value(text) == expected
+
+
+@pytest.mark.parametrize("text", ["9" * 5000, "[" * 3000, "{a: 1, a: 2}", BOMB, "&a [*a]", "x\x00y"])
+def test_hostile_override_values_stay_text(text):
+    from sim.core.yamlfile import override_value
+
+    started = time.perf_counter()
+    assert override_value(text) == text
+    assert time.perf_counter() - started < 5
