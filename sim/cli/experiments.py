@@ -103,6 +103,7 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
               workers: int | None, until_precision: float | None, max_replications: int, quiet: bool,
               max_memory: str | None) -> None:
     """Run SCENARIO over a grid and/or LHS samples, replicated, into a results store."""
+    from sim.experiments.store import StoreError
     from sim.experiments.sweep import sweep
     from sim.report.progress import ProgressBar
     from sim.scenario.load import load
@@ -118,7 +119,7 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
                            seed=root, warmup=warmup, overrides=overrides, executor=executor, workers=workers,
                            scheduler=scheduler, store=store, progress=bar, until_precision=until_precision,
                            max_replications=max_replications, max_memory=max_memory)
-    except ScenarioError as exc:
+    except (ScenarioError, StoreError) as exc:
         fail(str(exc))
     ok = len(result.runs) - len(result.failed)
     more = f" (up to {max_replications} where needed)" if until_precision is not None else ""
@@ -154,11 +155,11 @@ def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: P
         path = store
     else:
         path = target
-    from sim.experiments.store import StoreBusyError
+    from sim.experiments.store import StoreError
 
     try:
         table = compare(path, scenario, metrics or HEADLINE)
-    except (FileNotFoundError, StoreBusyError) as exc:
+    except (FileNotFoundError, StoreError) as exc:
         fail(str(exc))
     if table.empty:
         fail(f"{path}: no runs" + (f" of scenario {scenario!r}" if scenario else ""))

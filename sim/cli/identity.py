@@ -72,17 +72,23 @@ def resolve_cmd(rules_path: Path, inputs: tuple[Path, ...], out: Path, profiles_
     with progress_counter("resolving", total=len(frame), enabled=show, unit="records") as advance:
         resolver, profile = resolve(frame, rules, progress=advance)
     resolve_s = time.perf_counter() - t0
-    out.parent.mkdir(parents=True, exist_ok=True)
     profile = np.unique(profile, return_inverse=True)[1]  # 0, 1, ... in order of each profile's age
-    pd.DataFrame({id_column: frame["rec_id"], "profile_id": profile}).to_csv(out, index=False)
     written = [str(out)]
-    if profiles_out is not None:
-        attributes = [c for c in frame.columns if c not in ("rec_id", SOURCE, TIME)]
-        unified = reconcile(frame, profile, rules, attributes, time_column=TIME if rec.updated_field else None,
-                            source_column=SOURCE)
-        profiles_out.parent.mkdir(parents=True, exist_ok=True)
-        unified.to_csv(profiles_out, index=False)
-        written.append(str(profiles_out))
+    target, flag = out, "--out"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({id_column: frame["rec_id"], "profile_id": profile}).to_csv(out, index=False)
+        if profiles_out is not None:
+            target, flag = profiles_out, "--profiles-out"
+            attributes = [c for c in frame.columns if c not in ("rec_id", SOURCE, TIME)]
+            unified = reconcile(frame, profile, rules, attributes,
+                                time_column=TIME if rec.updated_field else None, source_column=SOURCE)
+            profiles_out.parent.mkdir(parents=True, exist_ok=True)
+            unified.to_csv(profiles_out, index=False)
+            written.append(str(profiles_out))
+    except OSError as exc:
+        click.echo(f"error: {flag} {target}: cannot be written ({exc.strerror or exc})", err=True)
+        sys.exit(2)
     if quiet:
         return
     st = resolver.stats()

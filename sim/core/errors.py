@@ -85,11 +85,18 @@ def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel],
         else:
             msg = e["msg"].removeprefix("Value error, ")
             got = e.get("input")
-            shown = "" if isinstance(got, (dict, list)) or got is None or not loc else f" (got {_short(got)})"
+            shown = "" if isinstance(got, (dict, list)) or got is None or not loc else \
+                f" (got {_short(got) if not _secret(loc) else 'a ' + type(got).__name__})"
             lines.append(f"{source}: {path + ': ' if loc else ''}{msg}{shown}")
     return "\n".join(lines)
 
 
+
+
+def _secret(loc: tuple) -> bool:
+    """Whether a field holds a secret (a signing key, a client secret): its value is never shown."""
+    name = str(loc[-1]).lower() if loc else ""
+    return any(word in name for word in ("key", "secret", "password", "token"))
 
 
 def _short(value: object) -> str:

@@ -8,6 +8,10 @@ forms are accepted (anything else is an error pointing at its column):
 * ``field in (c1, c2, ...)`` and ``not in`` with a tuple or list of constants;
 * ``and``, ``or``, ``not`` and parentheses; a bare field name is true when the value is non-blank.
 
+Limits (an error names the limit and points at the column): at most :data:`MAX_LENGTH` characters,
+:data:`MAX_DEPTH` levels of nesting (parentheses, ``not``, sub-expressions), numbers of magnitude
+at most :data:`MAX_NUMBER` and strings of at most :data:`MAX_STRING` characters.
+
 Nothing is ever executed (no ``eval``): the tree is compiled into numpy operations over whole
 columns, so a filter costs a few vectorised passes per batch. Fields are text (as read from a CSV)
 or numbers; a comparison with a number compares numerically, and a value that is not a number then
@@ -29,17 +33,39 @@ _OPS = {ast.Eq: np.equal, ast.NotEq: np.not_equal, ast.Lt: np.less, ast.LtE: np.
         ast.Gt: np.greater, ast.GtE: np.greater_equal}
 _SWAP = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
 ALLOWED = "==, !=, <, <=, >, >=, in, not in, and, or, not, field names and constants"
+MAX_LENGTH = 10_000
+MAX_DEPTH = 50
+MAX_NUMBER = 1e15
+MAX_STRING = 1_000
+MAX_NUMBER_TEXT = 40  # characters of one number literal (Python refuses > 4300 digits on its own)
+_SHOWN = 60  # characters shown either side of the column in an error
 
 
 class FilterError(ValueError):
     """A filter that cannot be used; the message shows the expression and points at the column."""
 
 
-def _error(expr: str, node: ast.AST | None, message: str) -> FilterError:
-    col = getattr(node, "col_offset", None)
+def _excerpt(expr: str, col: int) -> tuple[str, int]:
+    """The part of a long expression around ``col`` (with ``...``), and the column within it."""
+    if len(expr) <= 2 * _SHOWN:
+        return expr, col
+    lo, hi = max(col - _SHOWN, 0), min(col + _SHOWN, len(expr))
+    head = "..." if lo > 0 else ""
+    return head + expr[lo:hi] + ("..." if hi < len(expr) else ""), col - lo + len(head)
+
+
+def _at(expr: str, col: int | None, message: str) -> FilterError:
     if col is None:
-        return FilterError(f"{message}: {expr!r}")
-    return FilterError(f"{message} (column {col + 1})\n  {expr}\n  {' ' * col}^")
+        shown, _ = _excerpt(expr, 0)
+        return FilterError(f"{message}: {shown!r}")
+    col = min(max(col, 0), len(expr))
+    shown, at = _excerpt(expr, col)
+    shown, at = shown.replace("\n", " ").replace("\r", " "), at
+    return FilterError(f"{message} (column {col + 1})\n  {shown}\n  {' ' * at}^")
+
+
+def _error(expr: str, node: ast.AST | None, message: str) -> FilterError:
+    return _at(expr, getattr(node, "col_offset", None), message)
 
 
 @dataclass(frozen=True)
@@ -68,11 +94,65 @@ class Filter:
 
 def _constant(expr: str, node: ast.AST):
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool, type(None))):
-        return node.value
+        return _bounded(expr, node, node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
             and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool):
-        return -node.operand.value
+        return -_bounded(expr, node.operand, node.operand.value)
     raise _error(expr, node, "expected a constant (a quoted string, a number, True, False or None)")
+
+
+def _bounded(expr: str, node: ast.AST, value):
+    """``value`` if within the literal limits, else a FilterError pointing at it."""
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise _error(expr, node, f"a string in a filter has at most {MAX_STRING:,} characters "
+                                 f"(this one has {len(value):,})")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and value != value:
+            raise _error(expr, node, "a number in a filter must be finite")
+        if not -MAX_NUMBER <= value <= MAX_NUMBER:  # int vs float compares exactly, no overflow
+            raise _error(expr, node, f"a number in a filter is at most {MAX_NUMBER:.0e} in magnitude")
+    return value
+
+
+def _scan_nesting(expr: str) -> None:
+    """Refuse brackets nested deeper than MAX_DEPTH before Python's parser sees them (quotes are
+    skipped, roughly: the parser's own errors are caught anyway)."""
+    depth, quote, escaped, word = 0, "", False, -1
+    for col, ch in enumerate(expr):
+        if not quote and (ch.isalnum() or ch in "._"):
+            if word < 0:
+                word = col
+            if expr[word].isdigit() or expr[word] == "." and expr[word + 1: col + 1][:1].isdigit():
+                if col - word + 1 > MAX_NUMBER_TEXT:
+                    raise _at(expr, word, f"a number in a filter has at most {MAX_NUMBER_TEXT} characters "
+                                          f"and is at most {MAX_NUMBER:.0e} in magnitude")
+            continue
+        word = -1
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _at(expr, col, f"nested deeper than {MAX_DEPTH} levels")
+        elif ch in ")]}":
+            depth -= 1
+
+
+def _check_depth(expr: str, tree: ast.AST) -> None:
+    """Refuse syntax trees deeper than MAX_DEPTH (iteratively, before anything recurses)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _error(expr, node, f"nested deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _numeric(values: np.ndarray) -> np.ndarray:
@@ -184,14 +264,30 @@ def _one_comparison(expr: str, node: ast.AST, op: ast.cmpop, left: ast.AST, righ
 
 def compile_filter(expression: str | None) -> Filter:
     """Parse and compile a filter; ``None`` or an empty string matches every event."""
+    if expression is not None and not isinstance(expression, str):
+        raise FilterError(f"a filter is text, not {type(expression).__name__}")
     expr = (expression or "").strip()
     if not expr:
         return Filter("", frozenset(), lambda cols, n: np.ones(n, dtype=bool))
+    if len(expr) > MAX_LENGTH:
+        raise FilterError(f"a filter has at most {MAX_LENGTH:,} characters (this one has {len(expr):,})")
+    nul = expr.find("\0")
+    if nul >= 0:
+        raise _at(expr, nul, "a filter cannot contain a NUL character")
+    _scan_nesting(expr)
     try:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError as exc:
-        col = (exc.offset or 1) - 1
-        raise FilterError(f"not a valid expression: {exc.msg} (column {col + 1})\n  {expr}\n  {' ' * col}^") from None
+        col = (exc.offset or 1) - 1 if exc.lineno in (None, 1) else None
+        msg = " ".join(str(exc.msg).split())
+        if "nested" in msg or "too complex" in msg:
+            msg = f"nested deeper than {MAX_DEPTH} levels ({msg})"
+        raise _at(expr, col, f"not a valid expression: {msg}") from None
+    except (RecursionError, MemoryError):
+        raise FilterError(f"nested deeper than {MAX_DEPTH} levels (too deep for the parser)") from None
+    except ValueError as exc:
+        raise FilterError(f"not a valid expression: {' '.join(str(exc).split())}") from None
+    _check_depth(expr, tree.body)
     fields: set[str] = set()
     mask = _compile(expr, tree.body, fields)
     return Filter(expr, frozenset(fields), mask)

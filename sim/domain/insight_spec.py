@@ -18,6 +18,7 @@ gives the engine's definition and :attr:`InsightSpec.compiled_filter` the compil
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -30,7 +31,35 @@ from sim.core.yamlfile import read_mapping
 from sim.domain.filters import Filter, FilterError, compile_filter
 from sim.domain.insights import COUNT, Insight
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+MAX_THRESHOLD = 1e15
+MAX_DELAY_S = 366 * 86400.0  # cooldown and allowed lateness: a year at most
+
+
+def _finite_duration(value: object) -> float:
+    """:func:`parse_duration`, refusing what is not a finite number of seconds (``.inf``, a
+    number too large for a float) with a message naming the value."""
+    try:
+        seconds = parse_duration(value)
+    except OverflowError:
+        raise ValueError("too large a duration; at most a year") from None
+    if not math.isfinite(seconds):
+        raise ValueError("not a finite duration")
+    return seconds
+
+
+def _number(value: object) -> object:
+    """A number as written (pydantic converts it); booleans and non-finite values are refused."""
+    if isinstance(value, bool):
+        raise ValueError("a number is expected, not true/false")
+    if isinstance(value, int) and abs(value) > MAX_THRESHOLD:
+        raise ValueError(f"too large; at most {MAX_THRESHOLD:.0e}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_finite_duration)]
+Number = Annotated[float, BeforeValidator(_number)]
 
 
 class InsightError(ValueError):
@@ -38,16 +67,17 @@ class InsightError(ValueError):
 
 
 class InsightSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     filter: str = Field("", description="which events count; empty = all")
     measure: str = Field("count", description="count | sum:<field> | distinct:<field>")
-    threshold: float = Field(gt=0)
+    threshold: Number = Field(gt=0, le=MAX_THRESHOLD)
     window: Duration = Field(ge=60.0, le=86400.0, description="1 min to 24 h (doc)")
     window_type: Literal["tumbling", "sliding"] = "tumbling"
-    cooldown: Duration = Field(0.0, ge=0.0, description="sliding: minimum gap between two firings of a group")
-    allowed_lateness: Duration = Field(0.0, ge=0.0)
+    cooldown: Duration = Field(0.0, ge=0.0, le=MAX_DELAY_S,
+                               description="sliding: minimum gap between two firings of a group")
+    allowed_lateness: Duration = Field(0.0, ge=0.0, le=MAX_DELAY_S)
     group_by: str = "profile_id"
 
     @field_validator("filter")

@@ -11,6 +11,11 @@ Tables:
 Each run is written in one transaction, so a sweep killed at any moment leaves whole runs only. A
 run that is stored with status ok is not run again (resume); a failed one is replaced when it is
 run again.
+
+Opening a file that cannot be a store raises a :class:`StoreError` with one line saying which case
+it is: :class:`NotAStoreError` for a file that is not DuckDB at all (or empty, or a directory) and
+for a DuckDB file without the store's tables (never written to: another application's data), and
+:class:`StoreBusyError` for a store another process holds.
 """
 
 from __future__ import annotations
@@ -31,19 +36,102 @@ CREATE TABLE IF NOT EXISTS histograms (run_id VARCHAR, name VARCHAR, bin_lo_s DO
 """
 
 
-class StoreBusyError(RuntimeError):
+TABLES = {
+    "runs": {"run_id", "scenario", "scenario_hash", "overrides", "seed", "replication", "warmup_s", "status", "error",
+             "traceback", "wall_s", "version", "finished_at"},
+    "metrics": {"run_id", "name", "value"},
+    "histograms": {"run_id", "name", "bin_lo_s", "bin_hi_s", "count"},
+}
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+class StoreError(ValueError):
+    """A results store that cannot be opened; the message is one line naming the file."""
+
+
+class StoreBusyError(StoreError, RuntimeError):
     """The store file is locked by another process (a sweep writing to it)."""
+
+
+class NotAStoreError(StoreError, FileNotFoundError):
+    """The file is not a results store: not a DuckDB file, or a DuckDB file without the store's
+    tables. (Also a FileNotFoundError: there is no results store at that path.)"""
+
+
+def check_file(path: str | Path) -> None:
+    """Refuse, with one line, a path that exists and cannot hold a DuckDB database (a directory,
+    an empty file, a file without DuckDB's header). A missing path is fine (a new store)."""
+    path = Path(path)
+    if path.is_dir():
+        raise NotAStoreError(f"{path}: is a directory, not a results store (a DuckDB file)")
+    if not path.exists():
+        return
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not head:
+        raise NotAStoreError(f"{path}: is an empty file, not a DuckDB file, so not a results store; remove it or "
+                             "give another file name")
+    if head[8:12] != DUCKDB_MAGIC:
+        raise NotAStoreError(f"{path}: not a DuckDB file, so not a results store (give a new file name for a new "
+                             "store, or a .duckdb file a sweep wrote)")
+
+
+def _connect(path: Path, read_only: bool):
+    """A DuckDB connection, with errors as one-line StoreErrors."""
+    import duckdb
+
+    check_file(path)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        text = " ".join(str(exc).split())
+        if "lock" in text.lower():
+            holder = ""
+            if "PID" in text:
+                holder = " (PID " + text.split("PID", 1)[1].strip().split(")")[0].strip() + ")"
+            if read_only:
+                raise StoreBusyError(f"{path}: cannot be read now; a running sweep holds it{holder} (DuckDB allows "
+                                     "one writer and no readers beside it). Try again when the sweep ends.") from None
+            raise StoreBusyError(f"{path}: another process holds this store{holder} (a sweep writing to it, or "
+                                 "a reader); DuckDB allows one writer at a time. Try again when it ends.") from None
+        if "not a valid DuckDB database" in text:
+            raise NotAStoreError(f"{path}: not a DuckDB file, so not a results store") from None
+        raise StoreError(f"{path}: cannot be opened as a results store ({text})") from None
+
+
+def _check_tables(con, path: Path, new_ok: bool) -> None:
+    """Refuse a DuckDB file whose tables are not the store's (``new_ok``: no table at all is a new
+    store)."""
+    rows = con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                       "WHERE table_schema = 'main'").fetchall()
+    columns: dict[str, set[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, set()).add(column)
+    if not columns and new_ok:
+        return
+    wrong = [t for t, cols in TABLES.items() if not cols <= columns.get(t, set())]
+    if wrong:
+        found = ", ".join(sorted(columns)) or "none"
+        con.close()
+        raise NotAStoreError(f"{path}: a DuckDB file but not a sim results store (it lacks the tables or columns "
+                             f"of {', '.join(wrong)}; its tables: {found})")
 
 
 class Store:
     """A DuckDB results store (see the module docstring); one writer at a time."""
 
     def __init__(self, path: str | Path) -> None:
-        import duckdb
-
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path))
+        check_file(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot be created ({exc.strerror or exc})") from None
+        self.con = _connect(self.path, read_only=False)
+        _check_tables(self.con, self.path, new_ok=True)
         self.con.execute(SCHEMA)
 
     def done_ids(self) -> set[str]:
@@ -112,16 +200,11 @@ class Store:
 def load(path: str | Path) -> dict[str, pd.DataFrame]:
     """The store's tables as DataFrames: ``runs``, ``metrics`` (long), ``histograms``, and ``wide``
     (one row per ok run: run columns, the overrides expanded, one column per metric)."""
-    import duckdb
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such results store")
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as exc:
-        raise StoreBusyError(f"{path}: cannot be read now; a running sweep holds it (DuckDB allows one writer "
-                             f"and no readers beside it). Try again when the sweep ends. ({exc})") from None
+    con = _connect(path, read_only=True)
+    _check_tables(con, path, new_ok=False)
     try:
         runs = con.execute("SELECT * FROM runs ORDER BY scenario, overrides, replication").df()
         metrics = con.execute("SELECT * FROM metrics").df()

@@ -25,7 +25,7 @@ from sim.core.units import parse_duration
 from sim.experiments.executors import make_executor
 from sim.experiments.metrics import HEADLINE
 from sim.experiments.stats import summarize
-from sim.experiments.store import Store
+from sim.experiments.store import Store, check_file
 from sim.experiments.tasks import make_task, run_task
 from sim.scenario.load import ScenarioError, derive, load
 from sim.runs import budget
@@ -100,6 +100,8 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
     above the target get more replications (same seeds as the other variants' replication k),
     up to ``max_replications`` each. A variant too large to run ``workers`` at once within
     ``max_memory`` (default: 80 % of the available memory) is refused before anything runs."""
+    if store is not None:
+        check_file(store)  # a file that is not a store is refused before anything is loaded or run
     base = load(scenario, overrides)
     headline = tuple(headline or get_system(base.system).headline)
     try:
@@ -119,8 +121,13 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
     result = SweepResult(variants=points)
     count = {i: replications for i in range(len(points))}
     todo = [(i, k) for i in range(len(points)) for k in range(replications)]
-    db = Store(store) if store is not None else None
-    pool = make_executor(executor, workers, scheduler)
+    db = Store(store) if store is not None else None  # StoreError (one line) before anything runs
+    try:
+        pool = make_executor(executor, workers, scheduler)
+    except BaseException:
+        if db is not None:
+            db.close()
+        raise
     metrics: dict[int, list[dict]] = {i: [] for i in range(len(points))}
     try:
         while todo:

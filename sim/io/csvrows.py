@@ -5,7 +5,10 @@
 not yielded; each becomes a :class:`BadRow` in :attr:`CsvRows.bad` with a reason:
 
 * ``wrong number of fields (got 3, header has 5)``;
-* ``not UTF-8 (byte 0xe9)``: bytes that are not valid UTF-8 anywhere in the row.
+* ``not UTF-8 (byte 0xe9)``: bytes that are not valid UTF-8 anywhere in the row;
+* ``NUL byte in field 'page'``: a NUL character (never valid text in these files);
+* ``a field is longer than 131,072 characters``: the csv module's field limit
+  (``csv.field_size_limit()``), so that memory stays bounded.
 
 Callers add their own reasons (a blank id, an unreadable time) with :meth:`CsvRows.reject`. With
 ``on_bad_row="fail"`` the first bad row raises :class:`BadInputError`; with ``"skip"`` reading goes
@@ -26,18 +29,38 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 
 OnBadRow = Literal["skip", "fail"]
 
+# Event and record times are epoch seconds from 1970-01-01 to 2200-01-01 UTC: outside, a time is a
+# mistake (milliseconds, 1e300) that would make every later event late.
+T_MIN, T_MAX = 0.0, 7_258_118_400.0
+TIME_RANGE = "1970-01-01 .. 2200-01-01 (epoch seconds 0 to 7258118400; milliseconds are not allowed)"
+
+
+def _scan(path: Path, block: int = 1 << 20) -> tuple[bool, bool]:
+    """Whether the whole file is valid UTF-8, and whether it has a NUL byte (one pass in C; a
+    file that is UTF-8 without NUL needs no check of each row)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8, nul = True, False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            nul = nul or b"\x00" in chunk
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+            if nul and not utf8:
+                break
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    return utf8, nul
+
 
 def _is_utf8(path: Path, block: int = 1 << 20) -> bool:
-    """Whether the whole file is valid UTF-8 (one pass in C; then rows need no check of their own)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with open(path, "rb") as fh:
-        try:
-            while chunk := fh.read(block):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return False
-    return True
+    """Whether the whole file is valid UTF-8."""
+    return _scan(path, block)[0]
 
 
 class BadInputError(ValueError):
@@ -68,6 +91,8 @@ class CsvRows:
             raise BadInputError(f"{self.path}: no such file") from None
         except IsADirectoryError:
             raise BadInputError(f"{self.path}: is a directory, not a CSV file") from None
+        except OSError as exc:
+            raise BadInputError(f"{self.path}: cannot be read ({exc.strerror or exc})") from None
         self._reader = csv.reader(self._fh)
         try:
             header = next(self._reader)
@@ -76,9 +101,12 @@ class CsvRows:
             raise BadInputError(f"{self.path}: empty file (a header row is required)") from None
         except csv.Error as exc:
             self._fh.close()
-            raise BadInputError(f"{self.path}:1: unreadable header ({exc})") from None
+            raise BadInputError(f"{self.path}:1: unreadable header ({self._csv_problem(exc)})") from None
+        except OSError as exc:
+            self._fh.close()
+            raise BadInputError(f"{self.path}: cannot be read ({exc.strerror or exc})") from None
         header = [h.strip().lstrip("\ufeff") for h in header]
-        bad_header = self._encoding_problem(header)
+        bad_header = self._encoding_problem(header) or self._nul_problem(header, header)
         if bad_header:
             self._fh.close()
             raise BadInputError(f"{self.path}:1: header {bad_header}")
@@ -87,12 +115,30 @@ class CsvRows:
             self._fh.close()
             raise BadInputError(f"{self.path}:1: repeated column names: {', '.join(dup)}")
         self.header = header
-        self._check_encoding = not _is_utf8(self.path)
+        utf8, nul = _scan(self.path)
+        self._check_encoding = not utf8
+        self._check_nul = nul
 
     @property
     def needs_encoding_check(self) -> bool:
-        """Whether the file has bytes that are not UTF-8 (rows are then checked one by one)."""
-        return self._check_encoding
+        """Whether the file has bytes that are not UTF-8 or NUL bytes (rows are then checked one
+        by one)."""
+        return self._check_encoding or self._check_nul
+
+    @staticmethod
+    def _nul_problem(values: list[str], header: list[str]) -> str | None:
+        for i, v in enumerate(values):
+            if "\x00" in v:
+                name = header[i] if i < len(header) else f"#{i + 1}"
+                return f"NUL byte in field {name!r}"
+        return None
+
+    @staticmethod
+    def _csv_problem(exc: csv.Error) -> str:
+        text = str(exc)
+        if "field limit" in text:
+            return f"a field is longer than {csv.field_size_limit():,} characters"
+        return text
 
     def close(self) -> None:
         """Stop reading (bad rows can still be recorded with :meth:`reject`)."""
@@ -134,7 +180,7 @@ class CsvRows:
     def _rows(self) -> Iterator[tuple[int, list[str]]]:
         width = len(self.header)
         reader = self._reader
-        check = self._check_encoding
+        check = self._check_encoding or self._check_nul
         try:
             while True:
                 line = reader.line_num + 1
@@ -149,7 +195,7 @@ class CsvRows:
                     else:
                         return
                 except csv.Error as exc:
-                    self.reject(line, f"unreadable row ({exc})")
+                    self.reject(line, f"unreadable row ({self._csv_problem(exc)})")
                     continue
                 if not values:
                     continue
@@ -158,6 +204,11 @@ class CsvRows:
                     continue
                 if self._check_encoding:
                     problem = self._encoding_problem(values)
+                    if problem:
+                        self.reject(line, problem)
+                        continue
+                if self._check_nul:
+                    problem = self._nul_problem(values, self.header)
                     if problem:
                         self.reject(line, problem)
                         continue

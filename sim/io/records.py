@@ -7,7 +7,8 @@ the union, blank where a source has no such column. Each record gets its source 
 extension) and its time (the ``updated_field`` column, epoch seconds or ISO 8601, if given).
 
 Rows that cannot be used are reported with file and line (:class:`~sim.io.csvrows.BadRow`): wrong
-number of fields, bytes that are not UTF-8, a blank or repeated record id, an unreadable time.
+number of fields, bytes that are not UTF-8, NUL bytes, a blank or repeated record id, an unreadable
+time or one outside 1970-01-01 .. 2200-01-01.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.core.units import parse_timestamp
-from sim.io.csvrows import BadInputError, BadRow, CsvRows, OnBadRow
+from sim.io.csvrows import T_MAX, T_MIN, TIME_RANGE, BadInputError, BadRow, CsvRows, OnBadRow
 
 SOURCE, TIME = "_source", "_t"
 
@@ -74,8 +75,11 @@ def read_records(paths: Sequence[str | Path], id_column: str = "rec_id", fields:
             if t_at is not None and values[t_at].strip():
                 try:
                     t = parse_timestamp(values[t_at])
-                except ValueError as exc:
+                except (ValueError, OverflowError) as exc:
                     rows.reject(line, f"{updated_field}: {exc}")
+                    continue
+                if not T_MIN <= t < T_MAX:
+                    rows.reject(line, f"{updated_field}: {values[t_at].strip()[:40]!r} is outside {TIME_RANGE}")
                     continue
             first_seen[rec_id] = f"{path}:{line}"
             ids.append(rec_id)

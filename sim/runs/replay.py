@@ -9,9 +9,12 @@ state is evicted).
 * The group is the ``--group-column`` value, or, with identity rules, the unified profile resolved
   from the rules' namespace columns as the events stream in: an event carrying several identifiers
   links them (rule ``event``), merges combine the profiles' window state in every engine.
-* Rows that cannot be used are rejected with their line numbers: malformed CSV rows, unreadable
-  or missing times, a blank group (or no identifier with rules). A matching event whose ``sum``
-  field is not a number is counted in that insight's ``bad_values`` and not measured.
+* Rows that cannot be used are rejected with their line numbers: malformed CSV rows, NUL bytes,
+  fields longer than the csv module's limit, unreadable or missing times, times outside
+  1970-01-01 .. 2200-01-01 (epoch seconds: a time in milliseconds, or ``1e300``, would make
+  every later event late), a blank group (or no identifier with rules). A matching event whose
+  ``sum`` field is not a number (or not finite, or beyond 1e15 in magnitude) is counted in that
+  insight's ``bad_values`` and not measured.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from sim.domain.identity import GraphLimits, IdentityGraph, RuleSet
 from sim.domain.identity import normalize
 from sim.domain.insight_spec import InsightSpec
 from sim.domain.insights import SUM, InsightEngine
-from sim.io.csvrows import BadInputError, BadRow, CsvRows, OnBadRow
+from sim.io.csvrows import T_MAX, T_MIN, TIME_RANGE, BadInputError, BadRow, CsvRows, OnBadRow
 
 CHUNK = 100_000
+MAX_VALUE = 1e15  # sum measures: larger values are bad values (fsum would overflow, sums lose sense)
 FIRING_COLUMNS = ["insight", "group", "fired_at", "window_start", "measure"]
 
 
@@ -115,10 +119,16 @@ class _Profiles:
         return out, merges, empty
 
 
-def regular_structure(path: str | Path, width: int, block: int = 1 << 22) -> list[int] | None:
-    """Scan a CSV file in numpy passes: if it has no quote character and every non-blank line has
-    exactly ``width`` fields, return the line numbers of its blank lines (which readers skip);
-    otherwise None. Such a file can be parsed by pandas' C reader with exact line numbers."""
+def regular_structure(path: str | Path, width: int, block: int = 1 << 22, field_limit: int | None = None
+                      ) -> list[int] | None:
+    """Scan a CSV file in numpy passes: if it has no quote character, no NUL byte, no carriage
+    return outside a CRLF line end, no field longer than ``field_limit`` bytes (default: the csv
+    module's limit, in characters, which the row-by-row reader enforces) and every non-blank line
+    has exactly ``width`` fields, return the line numbers of its blank lines (which readers
+    skip); otherwise None. Such a file can be parsed by pandas' C reader with exact line numbers
+    and the same rows as the csv module."""
+    if field_limit is None:
+        field_limit = csv.field_size_limit()
     blanks: list[int] = []
     line = 0
     rest = b""
@@ -134,9 +144,12 @@ def regular_structure(path: str | Path, width: int, block: int = 1 << 22) -> lis
             rest, buf = buf[cut:], buf[:cut]
             if not buf:
                 continue
-            if b'"' in buf:
+            if b'"' in buf or b"\x00" in buf or buf.count(b"\r") != buf.count(b"\r\n"):
                 return None
             arr = np.frombuffer(buf, dtype=np.uint8)
+            delims = np.flatnonzero((arr == 44) | (arr == 10))
+            if len(delims) and np.diff(delims, prepend=-1).max() - 1 > field_limit:
+                return None
             ends = np.flatnonzero(arr == 10)
             starts = np.concatenate(([0], ends[:-1] + 1))
             comma_at = np.flatnonzero(arr == 44)
@@ -174,11 +187,10 @@ class _Replay:
     def process(self, columns: dict[str, np.ndarray], lines: np.ndarray) -> None:
         """One chunk, as columns of text in arrival order, with each row's line number."""
         t = parse_times(columns[self.time_column])
-        bad_t = np.isnan(t)
+        with np.errstate(invalid="ignore"):
+            bad_t = ~((t >= T_MIN) & (t < T_MAX))  # NaN too
         for i in np.flatnonzero(bad_t).tolist():
-            raw = columns[self.time_column][i]
-            self.rows_in.reject(int(lines[i]), "missing event time" if not str(raw).strip()
-                                else f"event time {raw!r} is neither epoch seconds nor ISO 8601")
+            self.rows_in.reject(int(lines[i]), _time_problem(columns[self.time_column][i], t[i]))
         if bad_t.any():
             keep = np.flatnonzero(~bad_t)
             columns = {k: v[keep] for k, v in columns.items()}
@@ -209,7 +221,10 @@ class _Replay:
                 raw = columns[spec.measure_field]
                 if spec.measure_kind == SUM:
                     values = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
-                    bad = matching & np.isnan(values)
+                    with np.errstate(invalid="ignore"):
+                        unusable = ~(np.abs(values) <= MAX_VALUE)  # NaN, inf, huge
+                    values = np.where(unusable, np.nan, values)
+                    bad = matching & unusable
                     tally.bad_values += int(bad.sum())
                     matching = matching & ~bad
                 else:
@@ -276,8 +291,13 @@ def replay(insights: Sequence[InsightSpec], events: str | Path, out: str | Path,
             raise BadInputError(f"insight {spec.name!r} uses fields the events do not have: {', '.join(missing)}; "
                                 f"columns: {', '.join(header)}")
     blanks = None if rows_in.needs_encoding_check else regular_structure(events, len(header))
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as fh:
+    try:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        fh = open(out, "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        rows_in.close()
+        raise BadInputError(f"{out}: cannot be written ({exc.strerror or exc}; see --out)") from None
+    with fh:
         writer = csv.writer(fh)
         writer.writerow(FIRING_COLUMNS)
         run = _Replay(insights, rows_in, writer, time_column, group_column, rules)
@@ -292,6 +312,22 @@ def replay(insights: Sequence[InsightSpec], events: str | Path, out: str | Path,
         result.profiles = run.profiles.graph.unified_profiles()
         result.merges = run.profiles.graph.merges
     return result
+
+
+def _time_problem(raw: object, t: float) -> str:
+    """Why an event time was refused."""
+    text = str(raw).strip()
+    if not text:
+        return "missing event time"
+    shown = repr(text if len(text) <= 40 else text[:40] + "...")
+    if np.isnan(t):
+        try:
+            if not np.isfinite(float(text)):
+                return f"event time {shown} is not a finite time"
+        except ValueError:
+            pass
+        return f"event time {shown} is neither epoch seconds nor ISO 8601"
+    return f"event time {shown} is outside {TIME_RANGE}"
 
 
 def _column(rows: list[list[str]], at: int) -> np.ndarray:

@@ -35,11 +35,11 @@ class Overrides(dict):
 
 
 def parse_override_value(text: str) -> Any:
-    """A ``--set`` value as YAML (``40`` -> 40, ``true`` -> True, ``10m`` stays a string)."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    """A ``--set`` value as YAML (``40`` -> 40, ``true`` -> True, ``10m`` stays a string), read
+    with the strict loader (bounded nesting and aliases, no repeated keys)."""
+    from sim.core.yamlfile import override_value
+
+    return override_value(text)
 
 
 def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "overrides") -> dict:

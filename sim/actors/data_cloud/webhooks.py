@@ -1,8 +1,14 @@
 """Webhook Data Action target: signed HTTP POSTs to an external endpoint, with retries.
 
-Each webhook message is one call: its body is the Data Cloud webhook JSON, signed with
-HMAC-SHA256 under the signing key (header ``x-signature``) and carrying an idempotency key. With no
-signing key nothing is sent (``no_signing_key``). Attempt ``k`` starts ``retry_schedule[k]``
+Each webhook message is one call: its body is the Data Cloud webhook JSON. Every attempt is signed
+under the signing key as Svix / Standard Webhooks do (:mod:`sim.domain.actions`): ``webhook-id``
+(the message id, also sent as ``idempotency-key``), ``webhook-timestamp`` (the attempt's time) and
+``webhook-signature`` (HMAC-SHA256 of ``id.timestamp.body``), plus Data Cloud's ``x-signature``
+(HMAC of the body alone). The endpoint (:class:`WebhookReceiver`) verifies every request it
+processes, with a 300 s tolerance on the timestamp, and answers 401 to one that does not verify
+(counted in ``signature_rejected``; for the client a failed attempt, retried like a 5xx); it
+counts duplicates by the signed message id. With no signing key nothing is sent
+(``no_signing_key``). Attempt ``k`` starts ``retry_schedule[k]``
 seconds after the previous failure (the first at once). The endpoint answers after a log-normal
 latency; it rate-limits with a token bucket (HTTP 429 with ``Retry-After``: the client waits that
 long and tries again without using up an attempt), fails ``error_rate`` of attempts with a 5xx, and
@@ -20,14 +26,41 @@ dropped (``endpoint_disabled``). Faults (target ``webhooks``): an ``outage`` ref
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
 from sim.actors.base import Actor, IdSet, RunContext
 from sim.core.dists import lognormal
 from sim.core.token_bucket import TokenBucket
-from sim.domain.actions import iso_time, sign, webhook_body
+from sim.domain.actions import (ID_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TOLERANCE_S, iso_time, sign,
+                                signature_headers, verify_request, webhook_body)
 from sim.scenario.data_cloud import Webhooks
+
+
+class WebhookReceiver:
+    """The endpoint's side: verifies each request's signature and timestamp, and counts the
+    messages it processed by their (signed) message id."""
+
+    def __init__(self, key: bytes | None, tolerance: float = TOLERANCE_S) -> None:
+        self.key = key
+        self.tolerance = tolerance
+        self.received: dict[str, int] = {}  # message id -> times processed
+        self.signature_rejected = 0
+
+    def receive(self, headers: Mapping, body: bytes, now_epoch: float) -> bool:
+        """Process one request at ``now_epoch`` (epoch seconds): True (2xx) if it verifies,
+        else False (401, counted in ``signature_rejected``)."""
+        if self.key is None or not verify_request(headers, body, self.key, now_epoch, self.tolerance):
+            self.signature_rejected += 1
+            return False
+        msg_id = str(headers[ID_HEADER])
+        self.received[msg_id] = self.received.get(msg_id, 0) + 1
+        return True
+
+    @property
+    def duplicates(self) -> int:
+        return sum(c - 1 for c in self.received.values() if c > 1)
 
 
 class WebhookSender(Actor):
@@ -41,7 +74,8 @@ class WebhookSender(Actor):
         self.rng = ctx.rng("webhooks.endpoint")
         self.start_epoch = ctx.start_epoch_s
         self.pending = IdSet()
-        self.received: dict[str, int] = {}  # idempotency key -> times processed by the endpoint
+        self.receiver = WebhookReceiver(self.key)
+        self.bodies: dict[int, bytes] = {}  # message -> body, while it is being delivered
         self.dead_letters: list[dict] = []
         self.attempts = self.http_429 = self.errors = self.timeouts = self.acks = self.refused = 0
         self.last_request: dict | None = None
@@ -68,11 +102,24 @@ class WebhookSender(Actor):
             self.ledger.drop("webhook", np.array([mid]), "endpoint_disabled", now)
             return
         body = webhook_body([payload], iso_time(now, self.start_epoch))
-        headers = {"content-type": "application/json", "x-signature": sign(body, self.key),
-                   "idempotency-key": f"wh-{mid}"}
-        self.last_request = {"url": self.p.url, "headers": headers, "body": body}
+        self.bodies[mid] = body
+        self.last_request = self.request(mid, now)
         self.pending.add(mid)
-        self.env.process(self._deliver(mid, headers["idempotency-key"]))
+        self.env.process(self._deliver(mid, f"wh-{mid}"))
+
+    @property
+    def received(self) -> dict[str, int]:
+        """Message id -> times the endpoint processed it (verified requests only)."""
+        return self.receiver.received
+
+    def request(self, mid: int, now: float) -> dict:
+        """The request of one attempt at simulation time ``now``: signed with that time."""
+        body = self.bodies[mid]
+        msg_id = f"wh-{mid}"
+        headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(body, self.key),
+                   IDEMPOTENCY_HEADER: msg_id,
+                   **signature_headers(msg_id, int(math.floor(self.start_epoch + now)), body, self.key)}
+        return {"url": self.p.url, "headers": headers, "body": body}
 
     def _deliver(self, mid: int, idem: str):
         env, p = self.env, self.p
@@ -105,20 +152,24 @@ class WebhookSender(Actor):
                 if failed:
                     self.errors += 1
                     yield env.timeout(min(latency, p.timeout))
-                elif latency > p.timeout:
-                    self.timeouts += 1
-                    self.received[idem] = self.received.get(idem, 0) + 1
-                    yield env.timeout(p.timeout)
-                    failed = True
                 else:
-                    self.received[idem] = self.received.get(idem, 0) + 1
-                    yield env.timeout(latency)
+                    request = self.request(mid, env.now)
+                    accepted = self.receiver.receive(request["headers"], request["body"],
+                                                     self.start_epoch + env.now)
+                    if latency > p.timeout:
+                        self.timeouts += 1
+                        yield env.timeout(p.timeout)
+                        failed = True
+                    else:
+                        yield env.timeout(latency)
+                        failed = not accepted
             if not failed:
                 self.failing_since = None
                 self.acks += 1
                 self.ledger.stamp("webhook", "ack", np.array([mid]), env.now)
                 self.ledger.deliver("webhook", np.array([mid]), env.now)
                 self.pending.remove(mid)
+                self.bodies.pop(mid, None)
                 return
             if self.failing_since is None:
                 self.failing_since = env.now
@@ -133,13 +184,14 @@ class WebhookSender(Actor):
     def _drop(self, mid: int, reason: str) -> None:
         self.ledger.drop("webhook", np.array([mid]), reason, self.env.now)
         self.pending.remove(mid)
+        self.bodies.pop(mid, None)
 
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
         return {"webhook": [self.pending.array()]}
 
     def counts(self) -> dict:
-        duplicates = sum(c - 1 for c in self.received.values() if c > 1)
+        duplicates = self.receiver.duplicates
         return {"attempts": self.attempts, "http_429": self.http_429, "errors_5xx": self.errors,
                 "timeouts": self.timeouts, "connection_refused": self.refused, "acknowledged": self.acks,
                 "dead_letters": len(self.dead_letters), "receiver_duplicates": duplicates,
-                "disabled_at_s": self.disabled_at}
+                "signature_rejected": self.receiver.signature_rejected, "disabled_at_s": self.disabled_at}

@@ -43,7 +43,21 @@ class RulesError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+MAX_LIMIT = 1_000_000_000
+
+
+def _no_bool(value: object) -> object:
+    """Numbers must be written as numbers: ``true`` is not 1 (pydantic would take it)."""
+    if isinstance(value, bool):
+        raise ValueError("a number is expected, not true/false")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_no_bool)]
+Fraction = Annotated[float, BeforeValidator(_no_bool)]
 
 
 Normalizer = Annotated[str, BeforeValidator(lambda v: normalize.check_spec(str(v)))]
@@ -62,7 +76,7 @@ class Criterion(_Model):
     field: str
     method: Literal["exact", "normalized", "fuzzy"]
     algorithm: Algorithm | None = None
-    threshold: float | None = Field(None, gt=0.0, le=1.0, description="fuzzy: minimum similarity in (0, 1]")
+    threshold: Fraction | None = Field(None, gt=0.0, le=1.0, description="fuzzy: minimum similarity in (0, 1]")
     normalizer: Normalizer | None = Field(None, description="for a field that is not a namespace (default text)")
     match_on_blank: bool = False
 
@@ -96,12 +110,14 @@ class MatchRule(_Model):
 
 
 class Limits(_Model):
-    max_identities: int | None = Field(50, ge=1, description="identities per profile (doc: Adobe, 50)")
+    max_identities: Whole | None = Field(50, ge=1, le=MAX_LIMIT, description="identities per profile (doc: Adobe, 50)")
     on_exceed: Literal["delete_oldest", "refuse"] = Field(
         "delete_oldest", description="doc: Adobe deletes the oldest identity first")
-    max_per_namespace: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
-    max_identities_per_record: int = Field(20, ge=1, description="doc: Adobe, 20 per record; more -> record refused")
-    max_block_size: int = Field(1000, ge=2, description="blocks larger than this generate no pairs (reported)")
+    max_per_namespace: dict[str, Annotated[Whole, Field(ge=1, le=MAX_LIMIT)]] = Field(default_factory=dict)
+    max_identities_per_record: Whole = Field(20, ge=1, le=MAX_LIMIT,
+                                             description="doc: Adobe, 20 per record; more -> record refused")
+    max_block_size: Whole = Field(1000, ge=2, le=MAX_LIMIT,
+                                  description="blocks larger than this generate no pairs (reported)")
 
 
 def _attr_rule(value):
