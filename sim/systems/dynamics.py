@@ -155,7 +155,7 @@ class DynamicsJourneys(System):
         return {"offered": int(len(created)), "processed": int(stats["count"]),
                 "dropped_trigger_overload": int(ledger.dropped_by_reason("trigger", h).get(OVERLOAD, 0)),
                 "peak_triggers_per_min": int(per_min.max()),
-                "capacity_per_min": result.pipeline.scenario.trigger_processing.capacity_per_min,
+                "capacity_triggers_per_min": result.pipeline.scenario.trigger_processing.capacity_per_min,
                 "peak_backlog": counts.get("peak_backlog", 0),
                 "p50_s": stats["p50"], "p90_s": stats["p90"], "p95_s": stats["p95"],
                 "envelope_p90_s": ENVELOPE_P90_S, "envelope_p95_s": ENVELOPE_P95_S,
@@ -185,9 +185,9 @@ class DynamicsJourneys(System):
     def warnings(self, result) -> list[str]:
         env = result.extras()["trigger_processing"]
         out = []
-        if env["peak_triggers_per_min"] > env["capacity_per_min"]:
+        if env["peak_triggers_per_min"] > env["capacity_triggers_per_min"]:
             out.append(f"offered triggers peaked at {env['peak_triggers_per_min']:,}/min, above the "
-                       f"{env['capacity_per_min']:,.0f}/min the platform processes (doc: 2,500): slower first steps, "
+                       f"{env['capacity_triggers_per_min']:,.0f}/min the platform processes (doc: 2,500): slower first steps, "
                        f"{env['dropped_trigger_overload']:,} triggers dropped (trigger_overload)")
         return out
 
@@ -211,7 +211,7 @@ class DynamicsJourneys(System):
         env = ex["trigger_processing"]
         fmt = lambda v: "-" if v is None else f"{v:,.0f} s"  # noqa: E731
         lines = [f"triggers {env['offered']:,} (peak {env['peak_triggers_per_min']:,}/min, capacity "
-                 f"{env['capacity_per_min']:,.0f}/min), dropped trigger_overload {env['dropped_trigger_overload']:,}; "
+                 f"{env['capacity_triggers_per_min']:,.0f}/min), dropped trigger_overload {env['dropped_trigger_overload']:,}; "
                  f"trigger -> first step p90 {fmt(env['p90_s'])}, p95 {fmt(env['p95_s'])}: "
                  + ("inside" if env["inside_envelope"] else "OUTSIDE")
                  + " the published envelope (P90 < 180 s, P95 < 300 s)"]
