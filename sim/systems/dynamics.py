@@ -87,8 +87,9 @@ class DynamicsJourneys(System):
     name = "dynamics_journeys"
     title = "Dataverse changes -> triggers -> journeys -> channels"
     progress_kind = "change"
+    # change->inbox p95 is not among them: a journey's later messages (a reminder after a wait) set it
     headline = (f"latency_s.{FIRST_STEP}.p90", f"latency_s.{FIRST_STEP}.p95", "latency_s.change->inbox.p50",
-                "latency_s.change->inbox.p95", "throughput_per_s.journeys")
+                "throughput_per_s.journeys")
 
     def kinds(self, scenario: DynamicsScenario) -> list[Kind]:
         return list(KINDS)
