@@ -188,8 +188,8 @@ class DynamicsJourneys(System):
         out = []
         if env["peak_triggers_per_min"] > env["capacity_triggers_per_min"]:
             out.append(f"offered triggers peaked at {env['peak_triggers_per_min']:,}/min, above the "
-                       f"{env['capacity_triggers_per_min']:,.0f}/min the platform processes (doc: 2,500): slower first steps, "
-                       f"{env['dropped_trigger_overload']:,} triggers dropped (trigger_overload)")
+                       f"{env['capacity_triggers_per_min']:,.0f}/min the platform processes (doc: 2,500): slower first "
+                       f"steps, {env['dropped_trigger_overload']:,} triggers dropped (trigger_overload)")
         return out
 
     def variant_row(self, result) -> dict[str, Any]:
@@ -212,7 +212,8 @@ class DynamicsJourneys(System):
         env = ex["trigger_processing"]
         fmt = lambda v: "-" if v is None else f"{v:,.0f} s"  # noqa: E731
         lines = [f"triggers {env['offered']:,} (peak {env['peak_triggers_per_min']:,}/min, capacity "
-                 f"{env['capacity_triggers_per_min']:,.0f}/min), dropped trigger_overload {env['dropped_trigger_overload']:,}; "
+                 f"{env['capacity_triggers_per_min']:,.0f}/min), dropped trigger_overload "
+                 f"{env['dropped_trigger_overload']:,}; "
                  f"trigger -> first step p90 {fmt(env['p90_s'])}, p95 {fmt(env['p95_s'])}: "
                  + ("inside" if env["inside_envelope"] else "OUTSIDE")
                  + " the published envelope (P90 < 180 s, P95 < 300 s)"]

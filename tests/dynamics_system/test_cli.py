@@ -66,7 +66,8 @@ def test_replications_and_a_capacity_sweep(sim_cmd, tmp_path):
 def test_a_bad_scenario_exits_2_with_one_line_naming_it(sim_cmd, tmp_path, case):
     text = SUPPORT.read_text()
     if case == "tile_kind":
-        text = text.replace("          kind: action\n          channel: survey\n", "          kind: carrier_pigeon\n", 1)
+        text = text.replace("          kind: action\n          channel: survey\n", "          kind: carrier_pigeon\n",
+                            1)
         expect = ["case_resolved_survey", "'survey'", "unknown tile kind 'carrier_pigeon'"]
     elif case == "branch":
         text = text.replace('condition: "satisfaction <= 2"', 'condition: "mood <= 2"')
