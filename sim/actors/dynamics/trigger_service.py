@@ -51,10 +51,13 @@ class TriggerService(Actor):
         self.peak_backlog = 0
         self.cycles = 0
         org.on_push = self._pushed
-        self.next_delivery = lambda: (self._k + 1) * self.p.cycle  # the earliest time it can hand over more
         self.env.process(self._run())
 
     # -- scheduling ----------------------------------------------------------------------------
+    def next_delivery(self) -> float:
+        """The earliest time the service can hand over more triggers: its next boundary."""
+        return self._boundary(self.env.now) * self.p.cycle
+
     def _boundary(self, t: float) -> int:
         """The first boundary index at or after ``t`` and after the last one served."""
         k = math.ceil(t / self.p.cycle - 1e-9)
