@@ -128,8 +128,10 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
     for failed in result.failed[:5]:
         click.echo(f"failed {failed['overrides']} replication {failed['replication']}: {failed['error']}", err=True)
     from sim.experiments.tables import compare
+    from sim.systems import get as get_system
 
-    click.echo(_fmt(compare(store, load(scenario, overrides).name)))
+    base = load(scenario, overrides)
+    click.echo(_fmt(compare(store, base.name, get_system(base.system).headline)))
     if result.interrupted:
         sys.exit(130)
 
@@ -142,8 +144,7 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: Path | None) -> None:
     """Compare the variants in a results store (TARGET: a .duckdb store, or a scenario in --store)."""
-    from sim.experiments.metrics import HEADLINE
-    from sim.experiments.tables import compare
+    from sim.experiments.tables import compare, headline_of
     from sim.scenario.load import load
 
     scenario = None
@@ -158,7 +159,7 @@ def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: P
     from sim.experiments.store import StoreError
 
     try:
-        table = compare(path, scenario, metrics or HEADLINE)
+        table = compare(path, scenario, metrics or headline_of(path, scenario))
     except (FileNotFoundError, StoreError) as exc:
         fail(str(exc))
     if table.empty:

@@ -43,18 +43,23 @@ def print_summary(result, console: Console | None = None) -> None:
     counts = result.counts
     ins, ident, crm = counts.get("insights", {}), counts.get("identity", {}), counts.get("crm", {})
     da = counts.get("data_actions", {})
-    console.print(f"insight firings {ins.get('firings', 0):,} (filtered for no CRM contact "
-                  f"{da.get('filtered_no_contact', 0):,}), late events {ins.get('late', 0):,}; "
-                  f"profiles {ident.get('unified_profiles', 0):,}, merges {ident.get('merges', 0):,}, "
-                  f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}", soft_wrap=True)
+    if "insights" in counts:  # the Data Cloud pipeline
+        console.print(f"insight firings {ins.get('firings', 0):,} (filtered for no CRM contact "
+                      f"{da.get('filtered_no_contact', 0):,}), late events {ins.get('late', 0):,}; "
+                      f"profiles {ident.get('unified_profiles', 0):,}, merges {ident.get('merges', 0):,}, "
+                      f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}",
+                      soft_wrap=True)
     bus = counts.get("event_bus", {})
     if "platform_event" in result.ledger.tables:
         first = bus.get("first_limit_exceeded_s")
         console.print(f"event bus: published {bus.get('published', 0):,}, LIMIT_EXCEEDED "
                       f"{bus.get('limit_exceeded', 0):,}" + (f" (first at {first:,.0f} s)" if first is not None else "")
                       + f", peak allocation used {bus.get('allocation_peak_per_hour', 0):,}/h", soft_wrap=True)
-    if result.pipeline is not None:
+    if result.pipeline is not None and "intents" in result.extras():
         print_intents(result.intent_summary(), console)
+    if result.system is not None and result.pipeline is not None:
+        for line in result.system.summary_lines(result):
+            console.print(line, soft_wrap=True)
     lost = result.lost_detail()
     if len(lost):
         table = Table(title="what was lost and why")
@@ -82,6 +87,7 @@ def print_intents(intents: dict, console: Console) -> None:
 
 
 _SHORT = (("latency_s.", ""), ("click->notification", "bell"), ("click->ack", "ack"),
+          ("trigger->first_step", "1st_step"), ("change->inbox", "inbox"),
           ("throughput_per_s.", "tput."), ("conservation.dropped.", "drop."), ("conservation.", ""),
           ("intents.", "int."), ("counts.", ""))
 
