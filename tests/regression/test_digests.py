@@ -53,7 +53,23 @@ def fraud_sms_webhook(r):
     assert r["base"].intent_summary()["caught"] > 0.9 * r["base"].intent_summary()["intents"]
 
 
-CONCLUSIONS = {"crm_outage": crm_outage, "black_friday_peak": black_friday_peak,
+def support_survey_on_resolved_case(r):
+    """Inside the published envelope by default; the bulk-resolution peak leaves it and drops
+    triggers (README, "Dynamics 365 journeys")."""
+    default, peak = r["default"].extras()["trigger_processing"], r["peak"].extras()["trigger_processing"]
+    assert default["inside_envelope"] and not peak["inside_envelope"]
+    assert r["default"].conservation.dropped.get("trigger_overload", 0) == 0
+    assert r["peak"].conservation.dropped.get("trigger_overload", 0) > 0
+
+
+def journeys_add_up(r):
+    for result in r.values():
+        for j in result.extras()["journeys"].values():
+            assert j["entered"] == j["completed"] + j["goal_reached"] + j["exited"] + j["in_progress"]
+
+
+CONCLUSIONS = {"support_survey_on_resolved_case": support_survey_on_resolved_case,
+               "order_ready_notification": journeys_add_up, "webinar_signup_on_new_lead": journeys_add_up,"crm_outage": crm_outage, "black_friday_peak": black_friday_peak,
                "streaming_vs_batch": streaming_vs_batch, "fraud_sms_webhook": fraud_sms_webhook}
 
 
