@@ -10,7 +10,7 @@ import click
 
 from sim.cli.common import COUNT, SEED, WORKERS, FiniteFloat, fail, parse_sets
 from sim.report.tables import make_console
-from sim.scenario.load import ScenarioError, parse_override_value
+from sim.scenario.errors import ScenarioError
 
 
 def _fmt(table, index: bool = False) -> str:
@@ -53,6 +53,8 @@ def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Pat
 
 
 def _parse_grid(items: tuple[str, ...]) -> dict:
+    from sim.scenario.load import parse_override_value
+
     grid = {}
     for item in items:
         key, sep, values = item.partition("=")
@@ -63,6 +65,8 @@ def _parse_grid(items: tuple[str, ...]) -> dict:
 
 
 def _parse_lhs(items: tuple[str, ...]) -> dict:
+    from sim.scenario.load import parse_override_value
+
     ranges = {}
     for item in items:
         key, sep, bounds = item.partition("=")

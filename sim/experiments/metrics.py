@@ -31,13 +31,13 @@ def run_metrics(result: RunResult, warmup_s: float = 0.0) -> dict[str, float]:
     """Every metric of one run (see the module docstring)."""
     out: dict[str, float] = {}
     for key in result.latency_keys():
-        values = result.latency(key, since=warmup_s)
-        out[f"latency_s.{key}.count"] = float(len(values))
-        if len(values):
-            for q, v in zip(PERCENTILES, np.percentile(values, PERCENTILES)):
-                out[f"latency_s.{key}.p{q}"] = float(v)
-            out[f"latency_s.{key}.mean"] = float(values.mean())
-            out[f"latency_s.{key}.max"] = float(values.max())
+        stats = result.stats(key, since=warmup_s)
+        out[f"latency_s.{key}.count"] = float(stats["count"])
+        if stats["count"]:
+            for q in PERCENTILES:
+                out[f"latency_s.{key}.p{q}"] = stats[f"p{q}"]
+            out[f"latency_s.{key}.mean"] = stats["mean"]
+            out[f"latency_s.{key}.max"] = stats["max"]
     span = max(result.horizon_s - warmup_s, 1e-9)
     for actor, rate in result.throughput().items():
         out[f"throughput_per_s.{actor}"] = rate * result.horizon_s / span if warmup_s else rate

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def make_console() -> Console:
     """A console for tables: the terminal's width, or 120 columns when output is piped."""
     import sys
+
+    from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 120)
 
@@ -24,6 +28,8 @@ def _s(value) -> str:
 
 
 def print_summary(result, console: Console | None = None) -> None:
+    from rich.table import Table
+
     console = console or make_console()
     frame = result.summary()
     table = Table(title=f"{result.scenario_name} (seed {result.seed}, horizon {result.horizon_s:,.0f} s)")
