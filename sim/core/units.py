@@ -25,6 +25,8 @@ def parse_duration(value: str | int | float) -> float:
     """Return ``value`` in seconds; raise :class:`DurationError` naming the allowed forms."""
     if isinstance(value, bool):
         raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
+    if isinstance(value, int) and abs(value) > MAX_DURATION_S:  # before float(): a huge int overflows it
+        return _bounded(value, math.inf) if value > 0 else _bounded(value, -1.0)
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
             raise DurationError(f"{value!r} is not a duration; expected a finite number of seconds")
@@ -52,10 +54,16 @@ def parse_duration(value: str | int | float) -> float:
     return _bounded(value, total)
 
 
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
+
+
 def _bounded(value: object, seconds: float) -> float:
+    if seconds < 0:
+        raise DurationError(f"{_shown(value)} is negative; a duration must be positive (or 0)")
     if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
-        shown = value if not isinstance(value, str) or len(value) <= 40 else f"{value[:20]}...{value[-8:]}"
-        raise DurationError(f"{shown!r} is too long; a duration is at most {MAX_DURATION_S / 86400 / 365:g} years "
+        raise DurationError(f"{_shown(value)} is too long; a duration is at most {MAX_DURATION_S / 86400 / 365:g} years "
                             f"({MAX_DURATION_S:g} s)")
     return seconds
 
@@ -65,8 +73,8 @@ def parse_timestamp(value: str | int | float) -> float:
     """An instant as epoch seconds: a number (epoch seconds) or ISO 8601 text (``Z`` and offsets
     honoured; a naive timestamp is read as UTC). Raises ValueError naming the value otherwise."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValueError(f"{value!r} is not a finite time")
+        if isinstance(value, int) and abs(value) > 1e15 or not math.isfinite(value):
+            raise ValueError(f"{_shown(value)} is not a finite time")
         return float(value)
     text = str(value).strip()
     try:

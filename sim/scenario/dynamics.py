@@ -34,7 +34,7 @@ Scalar = Union[bool, int, float, str, None]
 class Choice(Model):
     """A label drawn with the given shares (normalised to 1)."""
 
-    choice: dict[str, Annotated[float, Field(ge=0)]] = Field(min_length=1, description="label -> share")
+    choice: dict[str, Annotated[float, Field(ge=0, le=1e6)]] = Field(min_length=1, description="label -> share")
     blank: Share = Field(0.0, description="share of records given null")
 
     @field_validator("choice", mode="before")
@@ -81,8 +81,8 @@ class Customers(Model):
     """The customers of the org: contacts (the audience of journeys) and their accounts. Names,
     e-mail addresses and mobile numbers are drawn from the ``customers`` random stream."""
 
-    contacts: int = Field(5000, ge=1, description="contacts in Dataverse at t = 0 (assumed)")
-    accounts: int = Field(500, ge=1, description="accounts the contacts belong to (assumed)")
+    contacts: int = Field(5000, ge=1, le=10_000_000, description="contacts in Dataverse at t = 0 (assumed)")
+    accounts: int = Field(500, ge=1, le=10_000_000, description="accounts the contacts belong to (assumed)")
     email_share: Share = Field(0.97, description="share of contacts with an e-mail address; the others "
                                                  "cannot get e-mail or surveys (assumed)")
     mobile_share: Share = Field(0.8, description="share of contacts with a mobile number; the others "
@@ -108,8 +108,8 @@ class Bulk(Model):
 
     at: Duration = Field(description="start of the job (seconds from t = 0)")
     set: dict[str, Value] = Field(min_length=1, description="column -> value")
-    users: int = Field(1, ge=1, description="application users the job spreads its requests over (assumed)")
-    requests_per_s: float = Field(20.0, gt=0, description="requests per second per user the job sends, before "
+    users: int = Field(1, ge=1, le=1000, description="application users the job spreads its requests over (assumed)")
+    requests_per_s: float = Field(20.0, gt=0, le=1e6, description="requests per second per user the job sends, before "
                                                           "throttling (assumed)")
 
 
@@ -121,16 +121,16 @@ class Source(Model):
         "app", description="app: people in a Dynamics 365 app; power_apps: rows added in Power Apps; sdk: an "
                            "integration through the Dataverse SDK/API, throttled per user (doc)")
     table: str = Field(min_length=1, description="the Dataverse table whose records it creates")
-    per_hour: float = Field(0.0, ge=0, description="records created per hour, Poisson (assumed)")
-    daily_profile: list[Annotated[float, Field(ge=0)]] | None = Field(
+    per_hour: float = Field(0.0, ge=0, le=1e8, description="records created per hour, Poisson (assumed)")
+    daily_profile: list[Annotated[float, Field(ge=0, le=1000)]] | None = Field(
         None, min_length=24, max_length=24,
         description="24 hourly multipliers of per_hour (hour 0 = midnight UTC); none = flat")
     values: dict[str, Value] = Field(default_factory=dict, description="column -> value on create")
     customer: str | None = Field(None, description="the lookup column given a random existing contact (e.g. "
                                                    "customerid); none: the record is itself the customer (a lead)")
     steps: list[Step] = Field(default_factory=list)
-    users: int = Field(1, ge=1, description="sdk: application users the requests are spread over (assumed)")
-    backlog: int = Field(0, ge=0, description="records existing at t = 0, created silently (no trigger)")
+    users: int = Field(1, ge=1, le=1000, description="sdk: application users the requests are spread over (assumed)")
+    backlog: int = Field(0, ge=0, le=50_000_000, description="records existing at t = 0, created silently (no trigger)")
     bulk: Bulk | None = Field(None, description="an SDK job updating the backlog records")
 
 
@@ -139,9 +139,9 @@ class ServiceProtection(Model):
     gets 429 Too Many Requests with Retry-After; the client waits that long and sends it again.
     Agents in apps and Power Apps inserts are not throttled here."""
 
-    requests_per_window: int = Field(6000, ge=1, description="requests per user per sliding window (doc: 6,000)")
+    requests_per_window: int = Field(6000, ge=1, le=1_000_000_000, description="requests per user per sliding window (doc: 6,000)")
     window: PositiveDuration = Field(300.0, description="the sliding window (doc: 5 minutes)")
-    max_concurrent: int = Field(52, ge=1, description="concurrent requests per user (doc: 52)")
+    max_concurrent: int = Field(52, ge=1, le=1_000_000, description="concurrent requests per user (doc: 52)")
     request_time: Latency = Field(default_factory=lambda: latency(0.1, 0.4),
                                   description="time one request takes (assumed)")
 
@@ -154,7 +154,7 @@ class TriggerProcessing(Model):
     """Trigger processing of Customer Insights – Journeys: triggers wait in a backlog and are taken
     in cycles, up to the capacity; then reach the journey's first step after ``latency``."""
 
-    capacity_per_min: float = Field(2500.0, gt=0, description="triggers processed per minute (doc: up to 2,500)")
+    capacity_per_min: float = Field(2500.0, gt=0, le=1e9, description="triggers processed per minute (doc: up to 2,500)")
     cycle: PositiveDuration = Field(10.0, description="triggers are taken from the backlog at cycle boundaries "
                                                       "(assumed)")
     latency: Latency = Field(default_factory=lambda: latency(40.0, 180.0),

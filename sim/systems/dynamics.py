@@ -44,7 +44,7 @@ from sim.core.lineage import roots
 from sim.core.rng import RandomStreams
 from sim.domain.faults import Fault, FaultSchedule
 from sim.scenario.dynamics import DynamicsScenario
-from sim.systems.base import CrossKey, Kind, Pipeline, System
+from sim.systems.base import BASE_BYTES, CrossKey, Estimate, Kind, Pipeline, System
 
 KINDS = (Kind("change", ("change",)), Kind("trigger", ("trigger", "first_step"), "change"),
          Kind("journey", ("entered", "ended"), "trigger"), Kind("message", ("queued", "sent", "inbox"), "journey"))
@@ -90,6 +90,22 @@ class DynamicsJourneys(System):
     # change->inbox p95 is not among them: a journey's later messages (a reminder after a wait) set it
     headline = (f"latency_s.{FIRST_STEP}.p90", f"latency_s.{FIRST_STEP}.p95", "latency_s.change->inbox.p50",
                 "throughput_per_s.journeys")
+
+    def estimate(self, scenario: DynamicsScenario) -> Estimate:
+        """Changes from the sources (records created at ``per_hour`` over the horizon, each with its
+        steps, plus bulk updates of the backlog) and memory for the Dataverse records, which are
+        kept as Python rows (about 1.5 KB each), the ledger and the journeys' state."""
+        from sim.systems.data_cloud import expected_sessions
+
+        records = changes = 0.0
+        for src in scenario.sources:
+            made = expected_sessions(src.per_hour / 3600.0, src.daily_profile, scenario.start_epoch_s,
+                                     scenario.horizon)
+            records += made + src.backlog
+            changes += made * (1 + len(src.steps)) + (src.backlog if src.bulk is not None else 0)
+        memory = BASE_BYTES + (records + scenario.customers.contacts + scenario.customers.accounts) * 1500.0 + \
+            changes * 900.0
+        return Estimate({"change": changes}, memory, changes * 200.0)
 
     def kinds(self, scenario: DynamicsScenario) -> list[Kind]:
         return list(KINDS)
