@@ -133,21 +133,23 @@ class InsightEngine:
             self.max_t = max(self.max_t, float(t.max()))
             self.events += n
             self.late += int(late.sum())
-        candidates = np.flatnonzero(np.asarray(matching, dtype=bool) & ~late).tolist()
+        chosen = np.flatnonzero(np.asarray(matching, dtype=bool) & ~late)
+        candidates = chosen.tolist()
         todo = sorted(merges)
         m = 0
-        t_list = t.tolist()
-        g_list = np.asarray(group).tolist()
-        w_list = (prior - self.d.allowed_lateness_s).tolist()  # the watermark as each event came
+        # only the matching events' fields become Python values (a small share of a batch)
+        t_list = t[chosen].tolist()
+        g_list = np.asarray(group)[chosen].tolist()
+        w_list = (prior[chosen] - self.d.allowed_lateness_s).tolist()  # the watermark as each event came
         on_event = self._sliding if self.d.window_type == SLIDING else self._tumbling
-        v_list = np.asarray(values).tolist() if self._valued else None
-        for i in candidates:
+        v_list = np.asarray(values)[chosen].tolist() if self._valued else None
+        for j, i in enumerate(candidates):
             while m < len(todo) and todo[m][0] <= i:
                 self.merge(todo[m][1], todo[m][2])
                 m += 1
-            fired = on_event(t_list[i], g_list[i], w_list[i], v_list[i] if v_list is not None else None)
+            fired = on_event(t_list[j], g_list[j], w_list[j], v_list[j] if v_list is not None else None)
             if fired is not None:
-                firings.append(Firing(i, g_list[i], t_list[i], fired[0], fired[1]))
+                firings.append(Firing(i, g_list[j], t_list[j], fired[0], fired[1]))
         for _, absorbed, survivor in todo[m:]:
             self.merge(absorbed, survivor)
         self.firings += len(firings)

@@ -55,7 +55,8 @@ class InsightActor(Actor):
         now = self.env.now
         self.hold.prune(now)
         evaluated = batch.t + self.p.per_event
-        pages = PAGE_NAMES[batch["page"]]
+        needs_names = self.filter is not None or self.p.measure == "distinct:page"
+        pages = PAGE_NAMES[batch["page"]] if needs_names else None  # page names only when read
         if self.filter is None:
             matching = (batch["event"] == PAGE_VIEW) & (batch["page"] == self.page_code)
         else:

@@ -10,8 +10,12 @@ processes, with a 300 s tolerance on the timestamp, and answers 401 to one that 
 counts duplicates by the signed message id. With no signing key nothing is sent
 (``no_signing_key``). Attempt ``k`` starts ``retry_schedule[k]``
 seconds after the previous failure (the first at once). The endpoint answers after a log-normal
-latency; it rate-limits with a token bucket (HTTP 429 with ``Retry-After``: the client waits that
-long and tries again without using up an attempt), fails ``error_rate`` of attempts with a 5xx, and
+latency; it rate-limits with a token bucket. A request answered 429 with ``Retry-After`` does not
+use up an attempt: the message joins the sender's queue for the endpoint, which is served in order,
+each message as soon as the limit frees a slot for it (after whole-second ``Retry-After`` waits);
+while the queue holds messages, new ones wait behind it without sending. So a backlog costs one
+wake-up per message, not one request per second per waiting message, and ``http_429`` counts the
+requests the endpoint really refused. The endpoint fails ``error_rate`` of attempts with a 5xx, and
 an answer slower than ``timeout`` is a failure for the client although the endpoint did process the
 request (so a later success is a duplicate, which the receiver detects by the idempotency key).
 When the schedule is used up the message goes to the dead-letter list (``dead_letter``).
@@ -26,6 +30,7 @@ dropped (``endpoint_disabled``). Faults (target ``webhooks``): an ``outage`` ref
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
@@ -83,6 +88,9 @@ class WebhookSender(Actor):
         self.failing_since: float | None = None
         self.disabled_at: float | None = None
         self.rng_retry = ctx.rng("webhooks.retry")
+        self._queue: deque = deque()  # messages waiting for a slot of the endpoint's rate limit
+        self._queue_signal = ctx.env.event()
+        ctx.env.process(self._pace())
 
     def delays(self) -> list[float]:
         """Delay before each attempt of one message (seconds)."""
@@ -129,21 +137,29 @@ class WebhookSender(Actor):
         first = True
         if schedule[0] > 0:
             yield env.timeout(schedule[0])
+        token = False  # a slot of the endpoint's rate limit was taken for this message by the queue
         while attempt < len(schedule):
             if self.disabled_at is not None:
                 self._drop(mid, "endpoint_disabled")
                 return
-            wait = self.limiter.admit(env.now)
+            down = self.faults.down("webhooks", env.now)
+            if not token and not down and self._queue:  # others wait for the endpoint: behind them
+                yield self._turn(mid)
+                token = True
+                continue
+            wait = 0.0 if token else self.limiter.admit(env.now)
+            token = False
             if first:
                 self.ledger.stamp("webhook", "post", np.array([mid]), env.now)
                 first = False
             self.attempts += 1
-            if self.faults.down("webhooks", env.now):  # connection refused
+            if down:  # connection refused
                 self.refused += 1
                 failed = True
-            elif wait > 0:
+            elif wait > 0:  # 429 with Retry-After: wait in the sender's queue for a free slot
                 self.http_429 += 1
-                yield env.timeout(math.ceil(wait))  # Retry-After is whole seconds
+                yield self._turn(mid)
+                token = True
                 continue
             else:
                 latency = float(lognormal(self.rng, ep.latency.median, ep.latency.sigma))
@@ -180,6 +196,30 @@ class WebhookSender(Actor):
                 yield env.timeout(schedule[attempt])
         self.dead_letters.append({"id": mid, "idempotency_key": idem, "at": env.now})
         self._drop(mid, "dead_letter")
+
+    def _turn(self, mid: int):
+        """An event that fires when it is ``mid``'s turn at the endpoint: the queue is served in
+        order, each message when the rate limit frees a slot for it (after whole-second
+        Retry-After waits), so a backlog costs one wake-up per message, not one per second."""
+        turn = self.env.event()
+        self._queue.append((mid, turn))
+        if not self._queue_signal.triggered:
+            self._queue_signal.succeed()
+        return turn
+
+    def _pace(self):
+        env = self.env
+        while True:
+            if not self._queue:
+                self._queue_signal = env.event()
+                yield self._queue_signal
+                continue
+            wait = self.limiter.admit(env.now)
+            if wait > 0:
+                yield env.timeout(math.ceil(wait))  # Retry-After is whole seconds
+                continue
+            _, turn = self._queue.popleft()
+            turn.succeed()
 
     def _drop(self, mid: int, reason: str) -> None:
         self.ledger.drop("webhook", np.array([mid]), reason, self.env.now)
