@@ -41,6 +41,12 @@ def print_summary(result, console: Console | None = None) -> None:
     tp = result.throughput()
     console.print("throughput (msgs/s): " + ", ".join(f"{k} {v:.3f}" for k, v in tp.items()), soft_wrap=True)
     counts = result.counts
+    if "insights" not in counts:  # another system than Data Cloud: its own lines
+        for line in (result.system.console_lines(result) if result.system is not None and
+                     result.pipeline is not None else []):
+            console.print(line, soft_wrap=True)
+        _print_lost(result, console)
+        return
     ins, ident, crm = counts.get("insights", {}), counts.get("identity", {}), counts.get("crm", {})
     da = counts.get("data_actions", {})
     console.print(f"insight firings {ins.get('firings', 0):,} (filtered for no CRM contact "
@@ -55,6 +61,10 @@ def print_summary(result, console: Console | None = None) -> None:
                       + f", peak allocation used {bus.get('allocation_peak_per_hour', 0):,}/h", soft_wrap=True)
     if result.pipeline is not None:
         print_intents(result.intent_summary(), console)
+    _print_lost(result, console)
+
+
+def _print_lost(result, console: Console) -> None:
     lost = result.lost_detail()
     if len(lost):
         table = Table(title="what was lost and why")

@@ -10,10 +10,11 @@ from __future__ import annotations
 from sim.scenario.common import SYSTEMS, FaultSpec, Latency, Model, ScenarioBase, latency  # noqa: F401
 from sim.scenario.data_cloud import *  # noqa: F401,F403
 from sim.scenario.data_cloud import DataCloudScenario
+from sim.scenario.aep import AepScenario
 
 Scenario = DataCloudScenario  # the default system's model
 
-MODELS: dict[str, type[ScenarioBase]] = {"data_cloud": DataCloudScenario}
+MODELS: dict[str, type[ScenarioBase]] = {"data_cloud": DataCloudScenario, "aep_dataflows": AepScenario}
 
 
 def model_for(system: object) -> type[ScenarioBase]:

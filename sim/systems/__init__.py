@@ -16,4 +16,8 @@ def get(name: str) -> System:
         from sim.systems.data_cloud import SYSTEM
 
         return SYSTEM
+    if name == "aep_dataflows":
+        from sim.systems.aep import SYSTEM
+
+        return SYSTEM
     raise ValueError(f"system {name!r} is not a twinned system")

@@ -118,5 +118,9 @@ class System(ABC):
         """Figures beyond the shared ones, by file name."""
         return {}
 
+    def console_lines(self, result) -> list[str]:
+        """Lines ``sim run`` prints under the summary table (systems other than Data Cloud)."""
+        return []
+
     def series_limits(self, result, grid: np.ndarray) -> dict[str, np.ndarray]:
         return {}

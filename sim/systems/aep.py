@@ -1,0 +1,213 @@
+"""Seeds 002–003 as a twinned system (``system: aep_dataflows``): Adobe Experience Platform Flow
+Service dataflows from HubSpot contacts or Marketing Cloud (V2) data extensions into an XDM
+dataset, Real-Time Customer Profile, segments and an e-mail activation.
+
+    source table --(scheduler: runs)--> source API (pages, tokens, 429s) --> mapping --> dataset
+        --> profile (identity graph, merge policy) --> segments (batch / streaming) --> activation
+    web events (streaming) ----------------------------------------------> profile
+
+Message kinds and their stages (path order; the first is creation):
+
+* ``change``: a row version written in the source system: change, read (its page returned it),
+  landed (the run wrote its batch to the dataset), profile (the profile holds it). Dropped
+  ``superseded`` (a newer version of the row replaced it before any read: the newer one carries
+  the row's state), ``mapping_failed`` (a value did not fit the mapping), ``identity_refused``
+  (the profile refused the record: no identity, too many, an invalid ECID). In flight at the
+  horizon: not yet read (still in the source), or read and not yet in the profile.
+* ``run`` (one per scheduled dataflow run): scheduled, started, finished; dropped
+  ``skipped_overlap`` (``on_overlap: skip``) or ``quota_exhausted`` (the API's daily quota ran out
+  during the read: nothing written, the next run reads the window again).
+* ``activation`` (parent: the change that last updated the profile): qualified, sent.
+* ``web_event`` (with ``web_events.enabled``): event, profile.
+
+Cross keys: ``change->profile`` (freshness: the time from a change in the source system to the
+profile; the headline) and ``change->activated`` (a change to the e-mail it led to).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.actors.aep.dataflow import DataflowActor
+from sim.actors.aep.profile import ProfileActor, WebEventSource
+from sim.actors.aep.source import expected_count
+from sim.systems.base import BASE_BYTES, CrossKey, Estimate, Kind, Pipeline, System
+from sim.systems.data_cloud import new_context
+
+KINDS = {
+    "change": (("change", "read", "landed", "profile"), None),
+    "run": (("scheduled", "started", "finished"), None),
+    "activation": (("qualified", "sent"), "change"),
+    "web_event": (("event", "profile"), None),
+}
+E2E = (CrossKey("change->profile", "change", "profile", "change", "change"),
+       CrossKey("change->activated", "activation", "sent", "change", "change"))
+THROUGHPUT = {
+    "source": [("change", "change")],
+    "dataflows": [("change", "read")],
+    "dataset": [("change", "landed")],
+    "profile": [("change", "profile"), ("web_event", "profile")],
+    "activation": [("activation", "sent")],
+}
+# memory of a run (bytes), measured with /usr/bin/time on the bundled scenarios (see the README)
+BYTES_PER_CHANGE = 2500.0  # ledger, versions, row dicts while mapped, profile fragments and graph nodes
+BYTES_PER_ROW = 2000.0  # a source row that exists at the start (history, in the profile)
+BYTES_PER_WEB_EVENT = 1500.0
+FIGURE_BYTES_PER_CHANGE = 200.0
+PERCENTILES = (10, 25, 50, 75, 90, 95, 99)
+
+
+@dataclass
+class AepPipeline(Pipeline):
+    flows: list[DataflowActor] = field(default_factory=list)
+    profile: ProfileActor | None = None
+    web: WebEventSource | None = None
+
+    def __post_init__(self) -> None:
+        self.actors = [*self.flows, *(a for a in (self.profile, self.web) if a is not None)]
+
+
+def _stats(values: np.ndarray) -> dict:
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {"count": 0, "mean": None, **{f"p{q}": None for q in PERCENTILES}, "max": None}
+    qs = np.percentile(values, PERCENTILES)
+    return {"count": int(len(values)), "mean": float(values.mean()),
+            **{f"p{q}": float(v) for q, v in zip(PERCENTILES, qs)}, "max": float(values.max())}
+
+
+class AepDataflows(System):
+    """Seeds 002–003; see the module docstring."""
+
+    name = "aep_dataflows"
+    title = "AEP dataflows -> profile -> segments -> activation"
+    progress_kind = "change"
+    headline = ("latency_s.change->profile.mean", "latency_s.change->profile.p50",
+                "latency_s.change->profile.p95", "dataflow_totals.api_calls")
+
+    def kinds(self, scenario) -> list[Kind]:
+        used = {"change", "run", "activation"} | ({"web_event"} if scenario.web_events.enabled else set())
+        return [Kind(k, stages, parent) for k, (stages, parent) in KINDS.items() if k in used]
+
+    def cross_keys(self, kinds: dict[str, Kind]) -> list[CrossKey]:
+        return [k for k in E2E if k.kind in kinds]
+
+    def throughput(self, kinds: dict[str, Kind]) -> dict[str, list[tuple[str, str | None]]]:
+        return {actor: [(k, s) for k, s in pairs if k in kinds] for actor, pairs in THROUGHPUT.items()}
+
+    def estimate(self, scenario) -> Estimate:
+        """Changes from each source's change model, rows at the start, web events; memory per
+        message measured on the bundled scenarios."""
+        start, h = scenario.start_epoch_s, scenario.horizon
+        changes = sum(expected_count(s.changes.per_hour, s.changes.daily_profile, start, h) for s in scenario.sources)
+        rows = sum(s.rows for s in scenario.sources)
+        web = expected_count(scenario.web_events.per_hour, scenario.web_events.daily_profile, start, h) \
+            if scenario.web_events.enabled else 0.0
+        memory = BASE_BYTES + changes * BYTES_PER_CHANGE + rows * BYTES_PER_ROW + web * BYTES_PER_WEB_EVENT
+        return Estimate({"change": changes, "web event": web}, memory, changes * FIGURE_BYTES_PER_CHANGE)
+
+    def build(self, scenario, seed: int, **options: Any) -> AepPipeline:
+        if options:
+            raise TypeError(f"aep_dataflows takes no build options (got {', '.join(options)})")
+        ctx = new_context(scenario, seed, self.kinds(scenario))
+        flows_by_source = [(src, scenario.flow_of(src)) for src in scenario.sources]
+        dataset_ids = {}
+        for _, flow in flows_by_source:
+            dataset_ids[flow.target.dataset.name] = flow.target.dataset.id
+        profile = ProfileActor(ctx, scenario.profile, scenario.segments, scenario.activation, dataset_ids)
+        flows = []
+        for src, flow in flows_by_source:
+            api = scenario.api.merged(src.api)
+            actor = DataflowActor(ctx, src, flow, api, scenario.scheduler, profile.receive)
+            flows.append(actor)
+            if src.history == "loaded" and src.rows:
+                tb = actor.table
+                versions = range(tb.rows)
+                texts = [flow.delta_column.format(ctx.start_epoch_s + float(tb.t[v])) for v in versions] \
+                    if flow.delta_column is not None else None
+                rows = [tb.record(v, texts[v] if texts else None) for v in versions]
+                stamps = list(actor.d[: tb.rows]) if flow.delta_column is not None else None
+                profile.preload(flow.mapping.apply(rows, stamps).records, flow.target.dataset.id)
+        web = None
+        if scenario.web_events.enabled:
+            known = scenario.sources[0].rows
+            web = WebEventSource(ctx, scenario.web_events, known, profile)
+        return AepPipeline(ctx, scenario, self, flows=flows, profile=profile, web=web)
+
+    # -- results -----------------------------------------------------------------------------------
+    def flow_summary(self, result) -> dict[str, dict]:
+        out = {}
+        for actor in result.pipeline.flows:
+            c = result.counts[actor.name]
+            finished = [r for r in actor.runlog if r["outcome"] == "finished" and r["finished"] is not None
+                        and r["finished"] <= result.horizon_s]
+            durations = np.array([r["finished"] - r["started"] for r in finished])
+            per_run = np.array([r["rows_read"] for r in finished], dtype=float)
+            sched = actor.flow.schedule
+            out[actor.label] = {
+                "flow_id": actor.flow.id, "flow": actor.flow.name, "load": actor.flow.load_mode,
+                "schedule": {"frequency": sched.frequency, "interval": sched.interval,
+                             "period_s": sched.period_s, "backfill": sched.backfill},
+                "runs": c["runs_scheduled"], "runs_finished": c["runs_finished"], "runs_failed": c["runs_failed"],
+                "skipped_runs": c["skipped_runs"], "rows_read": c["rows_read"], "rows_written": c["rows_written"],
+                "rows_failed": c["rows_failed"], "history_rows_read": c["history_rows_read"],
+                "superseded": c["superseded"], "api_calls": c["api_calls"], "page_calls": c["page_calls"],
+                "token_requests": c["token_requests"], "token_refreshes": c["token_refreshes"],
+                "unauthorized": c["unauthorized"], "rate_limit_waits": c["rate_limit_waits"],
+                "rate_limit_wait_s": c["rate_limit_wait_s"],
+                "rows_per_run": {"mean": float(per_run.mean()) if len(per_run) else None,
+                                 "max": float(per_run.max()) if len(per_run) else None},
+                "run_duration_s": {"mean": float(durations.mean()) if len(durations) else None,
+                                   "p95": float(np.percentile(durations, 95)) if len(durations) else None,
+                                   "max": float(durations.max()) if len(durations) else None},
+            }
+        return out
+
+    def extra_results(self, result) -> dict[str, Any]:
+        flows = self.flow_summary(result)
+        keys = ("runs", "runs_finished", "runs_failed", "skipped_runs", "rows_read", "rows_written", "rows_failed",
+                "api_calls", "token_refreshes", "rate_limit_waits")
+        totals = {k: sum(f[k] for f in flows.values()) for k in keys}
+        prof = result.counts.get("profile", {})
+        out = {"dataflows": flows, "dataflow_totals": totals,
+               "freshness_s": _stats(result.latency("change->profile")),
+               "segments": prof.get("segments", {})}
+        if "activation" in result.ledger.tables:
+            out["change_to_activation_s"] = _stats(result.latency("change->activated"))
+        return out
+
+    def warnings(self, result) -> list[str]:
+        out = list(result.pipeline.scenario.notes)
+        for name, f in self.flow_summary(result).items():
+            period = f["schedule"]["period_s"]
+            if period and period > result.horizon_s / 2:
+                out.append(f"{name}: the schedule runs every {period:g} s, more than half the horizon "
+                           f"({result.horizon_s:g} s): few runs, and changes after the last one stay unread")
+            if f["runs_failed"]:
+                out.append(f"{name}: {f['runs_failed']} run(s) failed (daily API quota exhausted)")
+        return out
+
+    def variant_row(self, result) -> dict[str, Any]:
+        """Freshness (change -> profile) p50/p95/mean in seconds, API calls, token refreshes,
+        429 waits, runs (finished, failed, skipped), rows per run, rows failed, activations."""
+        extra = result.extras()
+        fr, tot = extra["freshness_s"], extra["dataflow_totals"]
+        finished = tot["runs_finished"]
+        act = result.latency("change->activated") if "activation" in result.ledger.tables else np.empty(0)
+        return {"freshness_p50_s": fr["p50"], "freshness_p95_s": fr["p95"], "freshness_mean_s": fr["mean"],
+                "api_calls": tot["api_calls"], "token_refreshes": tot["token_refreshes"],
+                "rate_limit_waits": tot["rate_limit_waits"], "runs": tot["runs"], "runs_finished": finished,
+                "runs_failed": tot["runs_failed"], "skipped_runs": tot["skipped_runs"],
+                "rows_per_run": tot["rows_read"] / finished if finished else None, "rows_failed": tot["rows_failed"],
+                "activations": int(len(act)), "activated_p50_s": float(np.median(act)) if len(act) else None}
+
+    def extra_figures(self, result) -> dict[str, Any]:
+        from sim.report.aep_plots import freshness, runs
+
+        return {"freshness.png": freshness(result), "runs.png": runs(result)}
+
+
+SYSTEM = AepDataflows()
