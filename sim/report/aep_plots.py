@@ -12,8 +12,8 @@ from sim.report.plots import _time_axis, line_styles, new_figure
 def _fmt_s(s: float) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if s >= size:
-            return f"{s / size:g} {unit}"
-    return f"{s:g} s"
+            return f"{s / size:.3g} {unit}"
+    return f"{s:.3g} s"
 
 
 def freshness(result):

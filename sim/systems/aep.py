@@ -190,6 +190,27 @@ class AepDataflows(System):
                 out.append(f"{name}: {f['runs_failed']} run(s) failed (daily API quota exhausted)")
         return out
 
+    def console_lines(self, result) -> list[str]:
+        extra = result.extras()
+        out = []
+        for name, f in extra["dataflows"].items():
+            rpr, dur = f["rows_per_run"]["mean"], f["run_duration_s"]["mean"]
+            out.append(f"dataflow {name} ({f['load']}, every {f['schedule']['period_s'] or '-'} s): runs "
+                       f"{f['runs']:,} (finished {f['runs_finished']:,}, failed {f['runs_failed']:,}, skipped "
+                       f"{f['skipped_runs']:,}), rows read {f['rows_read']:,} (per run {rpr or 0:,.1f}), written "
+                       f"{f['rows_written']:,}, failed {f['rows_failed']:,}; API calls {f['api_calls']:,}, token "
+                       f"refreshes {f['token_refreshes']:,}, 429 waits {f['rate_limit_waits']:,}; run "
+                       f"{dur or 0:,.0f} s on average")
+        fr = extra["freshness_s"]
+        if fr["count"]:
+            out.append(f"freshness (source change -> profile): mean {fr['mean']:,.0f} s, p50 {fr['p50']:,.0f} s, "
+                       f"p95 {fr['p95']:,.0f} s, max {fr['max']:,.0f} s over {fr['count']:,} changes")
+        for name, s in extra["segments"].items():
+            out.append(f"segment {name}: {s['entries']:,} entries, {s['exits']:,} exits, {s['members']:,} members")
+        for line in self.warnings(result):
+            out.append(f"note: {line}")
+        return out
+
     def variant_row(self, result) -> dict[str, Any]:
         """Freshness (change -> profile) p50/p95/mean in seconds, API calls, token refreshes,
         429 waits, runs (finished, failed, skipped), rows per run, rows failed, activations."""

@@ -60,6 +60,7 @@ class ProfileActor(Actor):
         self.pending: set[int] = set()  # changes waiting for their profile update
         self.sent = TimedHold()
         self.last_change: dict[int, int] = {}
+        self.initialized: set[int] = set()  # profiles whose memberships are known
         self.page_seen: dict[tuple, dict[str, float]] = {}
         self.c = {"records": 0, "accepted": 0, "no_identity": 0, "too_many_identities": 0, "invalid_ecid": 0,
                   "blocked_identities": 0, "merges": 0, "evicted_identities": 0, "history_records": 0,
@@ -75,11 +76,6 @@ class ProfileActor(Actor):
         for rec in records:
             self.profile.ingest([rec], dataset_id, t=t if rec.timestamp is None else rec.timestamp)
             self.c["history_records"] += 1
-            node = self._node(rec)
-            if node is not None:
-                for seg in self.segments:
-                    if self._qualifies(seg, node, 0.0)[0]:
-                        seg.members.add(self.profile.profile_id(*node))
 
     # -- landed batches ---------------------------------------------------------------------------
     def receive(self, flow_actor, records, ids: np.ndarray, now: float) -> None:
@@ -98,8 +94,25 @@ class ProfileActor(Actor):
                 return (ns, str(v))
         return None
 
+    def _first_touch(self, rec: XdmRecord, now: float) -> None:
+        """A profile's segment memberships before its first update of the run (so that a profile
+        already in a segment at the start does not count as entering it)."""
+        if not self.segments:
+            return
+        node = self._node(rec)
+        if node is None:
+            return
+        pid = self.profile.profile_id(*node)
+        if pid in self.initialized:
+            return
+        self.initialized.add(pid)
+        for seg in self.segments:
+            if self._qualifies(seg, node, now)[0]:
+                seg.members.add(pid)
+
     def _apply(self, rec: XdmRecord, cid: int, dataset: str) -> None:
         now = self.env.now
+        self._first_touch(rec, now)
         stats = self.profile.ingest([rec], dataset, t=self.ctx.start_epoch_s + now)
         c = self.c
         c["records"] += 1
@@ -126,6 +139,7 @@ class ProfileActor(Actor):
 
     def apply_web(self, rec: XdmRecord, page: str, dataset: str) -> None:
         now = self.env.now
+        self._first_touch(rec, now)
         stats = self.profile.ingest([rec], dataset, t=self.ctx.start_epoch_s + now)
         self.c["web_events"] += 1
         self.c["merges"] += stats.merges
