@@ -174,9 +174,20 @@ class AepDataflows(System):
         prof = result.counts.get("profile", {})
         out = {"dataflows": flows, "dataflow_totals": totals,
                "freshness_s": _stats(result.latency("change->profile")),
-               "segments": prof.get("segments", {})}
+               "segments": {k: dict(v) for k, v in prof.get("segments", {}).items()}}
         if "activation" in result.ledger.tables:
             out["change_to_activation_s"] = _stats(result.latency("change->activated"))
+            led, h = result.ledger, result.horizon_s
+            sent = led.stage_times("activation", "sent", h)
+            parent = led.table("activation").parent[: len(sent)]
+            created = led.stage_times("change", "change", h)
+            for seg in result.pipeline.profile.segments:
+                ids = np.asarray(seg.activations, dtype=np.int64)
+                ids = ids[ids < len(sent)]
+                par = parent[ids]
+                values = np.where(par >= 0, sent[ids] - created[np.maximum(par, 0)], np.nan)
+                out["segments"][seg.spec.name]["evaluation"] = seg.spec.evaluation
+                out["segments"][seg.spec.name]["change_to_activation_s"] = _stats(values)
         return out
 
     def warnings(self, result) -> list[str]:
@@ -206,7 +217,10 @@ class AepDataflows(System):
             out.append(f"freshness (source change -> profile): mean {fr['mean']:,.0f} s, p50 {fr['p50']:,.0f} s, "
                        f"p95 {fr['p95']:,.0f} s, max {fr['max']:,.0f} s over {fr['count']:,} changes")
         for name, s in extra["segments"].items():
-            out.append(f"segment {name}: {s['entries']:,} entries, {s['exits']:,} exits, {s['members']:,} members")
+            lat = s.get("change_to_activation_s", {})
+            p50 = f", change -> e-mail p50 {lat['p50']:,.0f} s" if lat.get("p50") is not None else ""
+            out.append(f"segment {name} ({s.get('evaluation', '')}): {s['entries']:,} entries, {s['exits']:,} exits, "
+                       f"{s['members']:,} members{p50}")
         for line in self.warnings(result):
             out.append(f"note: {line}")
         return out
@@ -218,12 +232,18 @@ class AepDataflows(System):
         fr, tot = extra["freshness_s"], extra["dataflow_totals"]
         finished = tot["runs_finished"]
         act = result.latency("change->activated") if "activation" in result.ledger.tables else np.empty(0)
+        segs = {}
+        for name, seg in extra["segments"].items():
+            lat = seg.get("change_to_activation_s", {})
+            segs[f"{name}.entries"] = seg["entries"]
+            segs[f"{name}.change_to_email_p50_s"] = lat.get("p50")
         return {"freshness_p50_s": fr["p50"], "freshness_p95_s": fr["p95"], "freshness_mean_s": fr["mean"],
                 "api_calls": tot["api_calls"], "token_refreshes": tot["token_refreshes"],
                 "rate_limit_waits": tot["rate_limit_waits"], "runs": tot["runs"], "runs_finished": finished,
                 "runs_failed": tot["runs_failed"], "skipped_runs": tot["skipped_runs"],
                 "rows_per_run": tot["rows_read"] / finished if finished else None, "rows_failed": tot["rows_failed"],
-                "activations": int(len(act)), "activated_p50_s": float(np.median(act)) if len(act) else None}
+                "activations": int(len(act)), "activated_p50_s": float(np.median(act)) if len(act) else None,
+                **segs}
 
     def extra_figures(self, result) -> dict[str, Any]:
         from sim.report.aep_plots import freshness, runs

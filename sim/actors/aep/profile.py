@@ -42,6 +42,8 @@ class SegmentState:
         self.entries = 0
         self.exits = 0
         self.evaluations = 0
+        self.activations: list[int] = []  # activation message ids
+        self.triggers: dict[str, int] = {}  # entries by what triggered the evaluation
 
 
 class ProfileActor(Actor):
@@ -147,13 +149,13 @@ class ProfileActor(Actor):
             node = self._node(rec)
             if node is not None:
                 self.page_seen.setdefault(node, {})[page] = now
-                self._updated(node, now)
+                self._updated(node, now, "web_event")
 
     # -- segments ---------------------------------------------------------------------------------
-    def _updated(self, node, now: float) -> None:
+    def _updated(self, node, now: float, trigger: str = "change") -> None:
         for seg in self.segments:
             if seg.spec.evaluation == "streaming":
-                self._evaluate(seg, node, now, now)
+                self._evaluate(seg, node, now, now, trigger)
             else:
                 seg.touched[node] = None
 
@@ -171,7 +173,7 @@ class ProfileActor(Actor):
             ok = seen >= now - ev.within
         return ok, pid
 
-    def _evaluate(self, seg: SegmentState, node, now: float, publish: float) -> None:
+    def _evaluate(self, seg: SegmentState, node, now: float, publish: float, trigger: str = "batch") -> None:
         seg.evaluations += 1
         ok, pid = self._qualifies(seg, node, now)
         if pid is None:
@@ -179,12 +181,13 @@ class ProfileActor(Actor):
         if ok and pid not in seg.members:
             seg.members.add(pid)
             seg.entries += 1
+            seg.triggers[trigger] = seg.triggers.get(trigger, 0) + 1
             if seg.spec.activate:
                 parent = self.last_change.get(pid, -1)
                 if publish <= now:
-                    self._activate(parent, now)
+                    self._activate(parent, now, seg)
                 else:
-                    self.ctx.at(publish, self._activate, parent, publish)
+                    self.ctx.at(publish, self._activate, parent, publish, seg)
         elif not ok and pid in seg.members:
             seg.members.discard(pid)
             seg.exits += 1
@@ -214,8 +217,9 @@ class ProfileActor(Actor):
                     for node in nodes:
                         self._evaluate(seg, node, t, publish)
 
-    def _activate(self, parent: int, t: float) -> None:
+    def _activate(self, parent: int, t: float, seg: SegmentState) -> None:
         aid = self.ledger.create("activation", t, parent)
+        seg.activations.append(int(aid[0]))
         sent = t + self.act_latency()
         self.ledger.stamp("activation", "sent", aid, sent)
         self.ledger.deliver("activation", aid, sent)
@@ -231,7 +235,8 @@ class ProfileActor(Actor):
         out = dict(self.c)
         out["profiles"] = int(self.profile.graph.unified_profiles())
         out["segments"] = {s.spec.name: {"entries": s.entries, "exits": s.exits, "members": len(s.members),
-                                         "evaluations": s.evaluations} for s in self.segments}
+                                         "evaluations": s.evaluations, "entries_triggered_by": dict(s.triggers)}
+                           for s in self.segments}
         return out
 
 
