@@ -129,7 +129,10 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
         click.echo(f"failed {failed['overrides']} replication {failed['replication']}: {failed['error']}", err=True)
     from sim.experiments.tables import compare
 
-    click.echo(_fmt(compare(store, load(scenario, overrides).name)))
+    from sim.systems import get as get_system
+
+    loaded = load(scenario, overrides)
+    click.echo(_fmt(compare(store, loaded.name, get_system(loaded.system).headline)))
     if result.interrupted:
         sys.exit(130)
 
@@ -147,18 +150,22 @@ def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: P
     from sim.scenario.load import load
 
     scenario = None
+    headline = HEADLINE
     if target.suffix != ".duckdb":
+        from sim.systems import get as get_system
+
         try:
-            scenario = load(target).name
+            loaded = load(target)
         except ScenarioError as exc:
             fail(str(exc))
+        scenario, headline = loaded.name, get_system(loaded.system).headline
         path = store
     else:
         path = target
     from sim.experiments.store import StoreError
 
     try:
-        table = compare(path, scenario, metrics or HEADLINE)
+        table = compare(path, scenario, metrics or headline)
     except (FileNotFoundError, StoreError) as exc:
         fail(str(exc))
     if table.empty:
