@@ -381,6 +381,10 @@ class AepScenario(ScenarioBase):
                     raise ValueError(f"sources[{i}].columns.{col}: not a field of the source's schema "
                                      f"{flow.source.schema.title or flow.source.schema.id!r}; fields: "
                                      f"{', '.join(fields)}")
+            mapped = {m.source_attribute for m in flow.mapping.mappings}
+            if src.changes.bad_value_share > 0 and not any(c in mapped and fields[c] != "string" for c in src.columns):
+                raise ValueError(f"sources[{i}].changes.bad_value_share: needs a mapped column that is not a string "
+                                 f"among columns (a bad value is a text in a number or date column)")
             from sim.domain.aep.connections import spec_problems
 
             problems = spec_problems(flow.source.connection_spec_id)

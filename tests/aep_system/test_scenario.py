@@ -1,0 +1,93 @@
+"""The aep_dataflows scenario model: bodies inline or by path, errors that name the field, and the
+size estimate."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from sim.runs import budget
+from sim.runs.runner import run
+from sim.scenario.load import ScenarioError, load
+from sim.systems import get as get_system
+from tests.aep_system.conftest import EXAMPLES, HUBSPOT_FLOW, hubspot
+
+
+def test_bodies_inline_equal_bodies_by_path():
+    by_path = hubspot(horizon="2h")
+    inline = copy.deepcopy(by_path)
+    inline["bodies"] = [json.loads((EXAMPLES / "hubspot_incremental.json").read_text())]
+    a, b = run(by_path, progress=False), run(inline, progress=False)
+    assert a.ledger.digest(a.horizon_s) == b.ledger.digest(b.horizon_s)
+
+
+def test_the_digest_follows_the_bodies_content(tmp_path):
+    chain = json.loads((EXAMPLES / "hubspot_incremental.json").read_text())
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(chain))
+    sc = hubspot()
+    sc["bodies"] = [str(path)]
+    first = load(sc).digest()
+    chain[-1]["body"]["name"] = "renamed"
+    path.write_text(json.dumps(chain))
+    assert load(sc).digest() != first
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda sc: sc["sources"][0].update(flow="nope"), "sources[0].flow: 'nope' is not a dataflow of bodies"),
+    (lambda sc: sc["sources"][0]["columns"].update(Nope="email"), "sources[0].columns.Nope: not a field"),
+    (lambda sc: sc["sources"][0]["columns"].update(Vid="guess"), "sources.0.columns.Vid"),
+    (lambda sc: sc.update(bodies=["missing.json"]), "bodies[0]: missing.json: no such file"),
+    (lambda sc: sc["api"].update(page_size=10**6), "api.page_size"),
+    (lambda sc: sc["sources"][0]["changes"].update(per_hour=1e12), "sources.0.changes.per_hour"),
+    (lambda sc: sc.update(segments=[{"name": "s", "condition": "loyalty.tier = 'x'"}]), "segments.0"),
+    (lambda sc: sc["scheduler"].update(on_overlap="queue"), "scheduler.on_overlap"),
+    (lambda sc: sc.update(profile={"merge_policy": "dataset_precedence"}), "profile.dataset_order"),
+    (lambda sc: sc["sources"][0].update(columns={"Properties_Email_Value": "email"}, changes={"bad_value_share": 0.1}),
+     "sources[0].changes.bad_value_share: needs a mapped column that is not a string"),
+    (lambda sc: sc.update(schedule={"frequency": "minute", "interval": 10}),
+     "scheduleParams.interval: 10 is below the minimum 15 for frequency 'minute'"),
+])
+def test_errors_name_the_field(change, message):
+    sc = hubspot()
+    change(sc)
+    with pytest.raises(ScenarioError) as err:
+        load(sc)
+    assert message in str(err.value)
+
+
+def test_the_v1_marketing_cloud_source_is_refused_with_its_retirement(tmp_path):
+    v1 = json.loads((EXAMPLES / "broken" / "sfmc_v1_connection.json").read_text())
+    sc = hubspot()
+    sc["bodies"].append(v1)
+    with pytest.raises(ScenarioError) as err:
+        load(sc)
+    assert "retired in January 2026" in str(err.value) and "bodies[1]" in str(err.value)
+
+
+def test_strict_refuses_the_seeds_string_interval():
+    sc = hubspot()
+    sc["bodies"] = [str(EXAMPLES / "marketing_automation.json")]
+    sc["sources"][0].update(flow="8256cfb4-17e6-432c-a469-6aedafb16cd5", columns={})
+    assert any("'30' was read as the integer 30" in n for n in load(sc).notes)
+    with pytest.raises(ScenarioError) as err:
+        load({**sc, "strict": True})
+    assert "scheduleParams.interval: '30' is not an integer" in str(err.value)
+
+
+def test_the_estimate_counts_changes_and_refuses_a_run_too_large():
+    sc = hubspot(horizon="1d", per_hour=1000)
+    est = get_system("aep_dataflows").estimate(load(sc))
+    assert est.messages["change"] == pytest.approx(24_000)
+    big = hubspot(horizon="3650d", per_hour=1e6)
+    with pytest.raises(budget.RunTooLarge) as err:
+        run(big, max_memory="1GB", progress=False)
+    assert "--max-memory" in str(err.value) and "changes" in str(err.value)
+
+
+def test_a_source_flow_may_be_named_by_its_name():
+    sc = hubspot(horizon="1h")
+    sc["sources"][0]["flow"] = "HubSpot contacts, incremental every 15 minutes"
+    assert load(sc).flow_of(load(sc).sources[0]).id == HUBSPOT_FLOW
