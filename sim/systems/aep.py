@@ -242,7 +242,8 @@ class AepDataflows(System):
                 "rate_limit_waits": tot["rate_limit_waits"], "runs": tot["runs"], "runs_finished": finished,
                 "runs_failed": tot["runs_failed"], "skipped_runs": tot["skipped_runs"],
                 "rows_per_run": tot["rows_read"] / finished if finished else None, "rows_failed": tot["rows_failed"],
-                "activations": int(len(act)), "activated_p50_s": float(np.median(act)) if len(act) else None,
+                "activations": int(result.ledger.table("activation").n) if "activation" in result.ledger.tables
+                else 0, "activated_p50_s": float(np.median(act)) if len(act) else None,
                 **segs}
 
     def extra_figures(self, result) -> dict[str, Any]:
