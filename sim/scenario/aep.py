@@ -111,7 +111,7 @@ class Column(Model):
     values: dict[str, Weight] | None = Field(None, max_length=1000)
     low: float = Field(0.0, ge=-1e12, le=1e12)
     high: float = Field(1.0, ge=-1e12, le=1e12)
-    value: str | float | None = None
+    value: str | Annotated[float, Field(ge=-1e15, le=1e15)] | None = Field(None, description="constant: the value")
 
     @model_validator(mode="after")
     def _params(self) -> "Column":

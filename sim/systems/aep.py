@@ -34,8 +34,10 @@ import numpy as np
 from sim.actors.aep.dataflow import DataflowActor
 from sim.actors.aep.profile import ProfileActor, WebEventSource
 from sim.actors.aep.source import expected_count
+from sim.actors.base import RunContext
+from sim.core.ledger import Ledger
+from sim.core.rng import RandomStreams
 from sim.systems.base import BASE_BYTES, CrossKey, Estimate, Kind, Pipeline, System
-from sim.systems.data_cloud import new_context
 
 KINDS = {
     "change": (("change", "read", "landed", "profile"), None),
@@ -58,6 +60,18 @@ BYTES_PER_ROW = 2000.0  # a source row that exists at the start (history, in the
 BYTES_PER_WEB_EVENT = 1500.0
 FIGURE_BYTES_PER_CHANGE = 200.0
 PERCENTILES = (10, 25, 50, 75, 90, 95, 99)
+
+
+def new_context(scenario, seed: int, kinds: list[Kind]) -> RunContext:
+    """A run context with a ledger holding ``kinds`` and the seed's random streams (no faults: the
+    AEP scenario has no fault targets)."""
+    import simpy
+
+    ledger = Ledger()
+    for kind in kinds:
+        ledger.register(kind.name, list(kind.stages), kind.parent)
+    return RunContext(simpy.Environment(), ledger, RandomStreams(seed), scenario.horizon,
+                      start_epoch_s=scenario.start_epoch_s)
 
 
 @dataclass

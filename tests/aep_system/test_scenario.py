@@ -91,3 +91,29 @@ def test_a_source_flow_may_be_named_by_its_name():
     sc = hubspot(horizon="1h")
     sc["sources"][0]["flow"] = "HubSpot contacts, incremental every 15 minutes"
     assert load(sc).flow_of(load(sc).sources[0]).id == HUBSPOT_FLOW
+
+
+def test_run_times_inside_the_horizon_match_the_domain_schedule():
+    from sim.actors.aep.dataflow import run_times_within
+    from sim.domain.aep.schedules import PeriodicSchedule
+
+    s = PeriodicSchedule(1767225600 - 7 * 900 - 100, "minute", 15)
+    start = 1767225600.0
+    mine = run_times_within(s, start, 6 * 3600) + start
+    theirs = s.run_times(start + 6 * 3600)
+    assert list(mine) == [t for t in theirs if t >= start]
+    ancient = PeriodicSchedule(0, "minute", 15)  # started in 1970: not enumerated from there
+    assert len(run_times_within(ancient, start, 3600)) == 4
+    once = PeriodicSchedule(int(start) + 60, "once")
+    assert list(run_times_within(once, start, 3600)) == [60.0]
+    ended = PeriodicSchedule(int(start), "hour", 1, end_time=int(start) + 3 * 3600)
+    assert list(run_times_within(ended, start, 6 * 3600)) == [0.0, 3600.0, 7200.0]
+
+
+def test_a_schedule_started_before_the_start_runs_from_the_next_slot():
+    sc = hubspot(horizon="1h")
+    sc["schedule"] = {"start_time": 1767225600 - 86400 * 365 + 300}
+    res = run(sc, progress=False)
+    started = [r["started"] for r in res.pipeline.flows[0].runlog]
+    assert started == [300.0, 1200.0, 2100.0, 3000.0]
+    assert res.conservation.ok

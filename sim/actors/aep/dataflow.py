@@ -81,6 +81,22 @@ def api_limits(spec_id: str, api) -> SourceApiLimits:
     return sfmc_v2_limits(**over)
 
 
+def run_times_within(schedule, start_epoch: float, horizon: float) -> np.ndarray:
+    """The schedule's run starts inside ``[start, start + horizon)``, in simulated seconds: the runs
+    of :meth:`~sim.domain.aep.schedules.PeriodicSchedule.run_times` from the first at or after the
+    start (a schedule that began long before is not enumerated from its startTime)."""
+    end = start_epoch + horizon if schedule.end_time is None else min(start_epoch + horizon, schedule.end_time)
+    first = schedule.start_time
+    period = schedule.period_s
+    if period is None:
+        times = np.array([first], dtype=float) if start_epoch <= first < end else np.empty(0)
+    else:
+        k0 = max(0, math.ceil((start_epoch - first) / period))
+        n = max(0, math.ceil((end - first) / period) - k0)
+        times = first + period * (k0 + np.arange(n, dtype=float))
+    return times - start_epoch
+
+
 class DataflowActor(Actor):
     """See the module docstring. ``deliver(flow_actor, records, change_ids, t)`` hands a landed
     batch to the profile."""
@@ -129,8 +145,7 @@ class DataflowActor(Actor):
         self.startup = lognormal(rng(f"run.{source_spec.name}.startup"), scheduler.startup)
         self.write = lognormal(rng(f"run.{source_spec.name}.write"), scheduler.write)
         # the schedule, in simulated seconds
-        times = flow.run_times(ctx.start_epoch_s + ctx.horizon).astype(float) - ctx.start_epoch_s
-        self.run_times = times[times >= 0]
+        self.run_times = run_times_within(flow.schedule, ctx.start_epoch_s, ctx.horizon)
         self.period_s = flow.schedule.period_s
         self.runs = IdSet()  # run messages queued or running
         self.run_end: dict[int, float] = {}  # running: when it ends
