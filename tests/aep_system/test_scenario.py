@@ -117,3 +117,25 @@ def test_a_schedule_started_before_the_start_runs_from_the_next_slot():
     started = [r["started"] for r in res.pipeline.flows[0].runlog]
     assert started == [300.0, 1200.0, 2100.0, 3000.0]
     assert res.conservation.ok
+
+
+def test_adhoc_schemas_as_bodies_or_in_source_schemas():
+    chain = json.loads((EXAMPLES / "sfmc_data_extensions.json").read_text())
+    adhoc = chain["POST /schemaregistry/tenant/schemas"][:2]
+    sid = adhoc[0]["id"]
+    fields = {"SubscriberKey": "string", "Opens": "integer", "Clicks": "integer", "LastResponse": "string",
+              "ModifiedDate": "string"}
+    from tests.aep_system.conftest import SFMC_JSON, sfmc
+
+    base = sfmc()
+    base["bodies"] = [SFMC_JSON, str(EXAMPLES / "sfmc_data_extensions.json")]
+    assert load(base).sandbox.schemas[sid].fields == fields
+    # the same schema declared in source_schemas instead of a body
+    chain["POST /schemaregistry/tenant/schemas"] = chain["POST /schemaregistry/tenant/schemas"][1:]
+    declared = dict(base, bodies=[SFMC_JSON, chain], source_schemas={sid: {"title": "DE", "fields": fields}})
+    assert load(declared).sandbox.schemas[sid].fields == fields
+    # neither: the source connection names an unknown schema
+    chain2 = copy.deepcopy(chain)
+    with pytest.raises(ScenarioError) as err:
+        load(dict(base, bodies=[SFMC_JSON, chain2]))
+    assert "data.schema.id: unknown schema" in str(err.value)

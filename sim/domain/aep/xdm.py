@@ -311,3 +311,41 @@ def xdm_condition(condition: str) -> str:
     """A segment condition with its dotted XDM paths (outside quotes) made filter field names."""
     parts = _QUOTED.split(condition or "")
     return "".join(p if i % 2 else _PATH.sub(lambda m: xdm_name(m.group(1)), p) for i, p in enumerate(parts))
+
+
+def is_adhoc_body(body: dict) -> bool:
+    """Whether a schema body is an ad-hoc schema (``meta:class`` or an ``allOf`` $ref to the ad-hoc class)."""
+    refs = [e.get("$ref") for e in body.get("allOf", []) if isinstance(e, dict)]
+    return body.get("meta:class") == ADHOC_CLASS or ADHOC_CLASS in refs
+
+
+def adhoc_from_body(body: dict, id: str) -> AdHocSchema:
+    """An ad-hoc schema from a ``POST /schemaregistry/tenant/schemas`` body on the ad-hoc class:
+    its raw fields are the ``properties`` of the body or of an ``allOf`` entry, either at the top or
+    under the one namespace object the platform generates (``{"_6fd1...": {"type": "object",
+    "properties": {"Vid": {"type": "integer"}}}}``); each field's name is its leaf name."""
+    props: dict = {}
+    for entry in body.get("allOf", []):
+        if isinstance(entry, dict) and isinstance(entry.get("properties"), dict):
+            props.update(entry["properties"])
+    if isinstance(body.get("properties"), dict):
+        props.update(body["properties"])
+    if len(props) == 1:
+        (name, spec), = props.items()
+        if name.startswith("_") and isinstance(spec, dict) and isinstance(spec.get("properties"), dict):
+            props = spec["properties"]
+    fields, problems = {}, []
+    for name, spec in props.items():
+        typ = spec.get("type") if isinstance(spec, dict) else None
+        if isinstance(spec, dict) and typ == "string" and spec.get("format") in ("date-time", "date"):
+            typ = spec["format"]
+        if typ not in XDM_TYPES or typ in ("object", "array"):
+            problems.append(Problem(f"properties.{name}.type", f"{typ!r}: an ad-hoc field is one of string, "
+                                                               "integer, number, boolean, date, date-time"))
+        else:
+            fields[str(name)] = typ
+    if not fields and not problems:
+        problems.append(Problem("properties", "an ad-hoc schema lists its raw fields in properties"))
+    if problems:
+        raise AepError(problems)
+    return AdHocSchema(id, str(body.get("title", "")), fields)
