@@ -47,6 +47,8 @@ def _delta_books(res):
     assert (np.isfinite(read_t) | sup)[before].all()
     unread = ~np.isfinite(read_t) & ~sup
     assert (states[unread] == IN_FLIGHT).all()
+    # and each unread one is its row's latest version at the horizon (older ones were superseded)
+    assert (tb.next_t[v[unread]] >= h).all()
     # every row's latest version written before the last cut arrived in the profile or failed
     return flow
 

@@ -160,6 +160,8 @@ class DataflowActor(Actor):
         self._wake = self.env.event()
         self.env.process(self._schedule())
         self.env.process(self._worker())
+        # at the horizon the source holds each row's latest version: older unread ones are superseded
+        ctx.at(float(np.nextafter(ctx.horizon, 0.0)), lambda: self._advance(self.env.now))
 
     # -- delta values ------------------------------------------------------------------------
     def _delta_values(self, t: np.ndarray) -> np.ndarray:
