@@ -13,7 +13,7 @@ Message kinds and their stages (path order; the first is creation):
   ``superseded`` (a newer version of the row replaced it before any read: the newer one carries
   the row's state), ``mapping_failed`` (a value did not fit the mapping), ``identity_refused``
   (the profile refused the record: no identity, too many, an invalid ECID). In flight at the
-  horizon: not yet read (still in the source), or read and not yet in the profile.
+  horizon: not yet read (the row's latest version, still in the source), or read and not yet in the profile.
 * ``run`` (one per scheduled dataflow run): scheduled, started, finished; dropped
   ``skipped_overlap`` (``on_overlap: skip``) or ``quota_exhausted`` (the API's daily quota ran out
   during the read: nothing written, the next run reads the window again).
