@@ -60,7 +60,8 @@ def test_sfmc_segments_three_use_cases_with_token_refreshes_and_429_waits():
 
 
 def test_batch_plus_streaming_the_segment_waits_for_the_crm_attribute():
-    table, results = compare(SCENARIOS / "batch_plus_streaming.yaml", overrides={"horizon": "25h", "web_events.per_hour": 600})
+    table, results = compare(SCENARIOS / "batch_plus_streaming.yaml",
+                             overrides={"horizon": "25h", "web_events.per_hour": 600})
     streaming = table["sales_ready_streaming.change_to_email_p50_s"]
     batch = table["sales_ready_batch.change_to_email_p50_s"]
     # the streaming segment sees the CRM attribute when the dataflow brings it: its delay follows the
