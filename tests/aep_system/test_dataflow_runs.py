@@ -188,3 +188,31 @@ def test_on_overlap_wait_queues_runs_and_skip_drops_them():
     assert s["runs_finished"] <= 12 < w["runs_finished"] + w["runs"]
     for res in (wait, skip):
         assert res.conservation.ok
+
+
+@pytest.mark.parametrize("policy", ["dataset_precedence", "timestamp_ordered"])
+def test_two_sources_one_profile_and_the_merge_policy(policy):
+    """HubSpot contacts and a Marketing Cloud data extension both write the first name of the same
+    people (joined by e-mail): dataset precedence keeps Marketing Cloud's, timestamp order the
+    latest of either."""
+    from tests.aep_system.conftest import HUBSPOT_JSON, SFMC_FLOW, SFMC_JSON
+
+    sc = hubspot(horizon="3h", rows=50, per_hour=100, update_share=1.0)
+    sc["bodies"] = [HUBSPOT_JSON, SFMC_JSON]
+    sc["sources"].append({"name": "de", "flow": SFMC_FLOW, "rows": 50,
+                          "changes": {"per_hour": 100, "update_share": 1.0},
+                          "columns": {"SubscriberKey": {"key": "SK"}, "EmailAddress": "email",
+                                      "FirstName": {"choice": {"Zoe": 1, "Yann": 1}}}})
+    sc["profile"] = {"merge_policy": policy, "latency": const(60),
+                     **({"dataset_order": ["Marketing Cloud contacts"]} if policy == "dataset_precedence" else {})}
+    res = run(sc, seed=8, progress=False)
+    assert res.conservation.ok
+    prof = res.pipeline.profile.profile
+    names = [prof.attributes("Email", f"c{row}@example.com").get("person.name.firstName") for row in range(50)]
+    sfmc_names = {"Zoe", "Yann"}
+    if policy == "dataset_precedence":
+        assert all(n in sfmc_names for n in names)
+    else:
+        assert any(n in sfmc_names for n in names) and any(n not in sfmc_names for n in names)
+    # one profile per person: HubSpotId, Email and SFMCSubscriberKey linked
+    assert len(prof.identities("Email", "c7@example.com")) == 3
