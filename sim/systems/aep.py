@@ -215,6 +215,29 @@ class AepDataflows(System):
                 out.append(f"{name}: {f['runs_failed']} run(s) failed (daily API quota exhausted)")
         return out
 
+    def report_tables(self, result) -> dict[str, Any]:
+        import pandas as pd
+
+        extra = result.extras()
+        rows = {}
+        for name, f in extra["dataflows"].items():
+            rows[name] = {"load": f["load"], "every_s": f["schedule"]["period_s"], "runs": f["runs"],
+                          "finished": f["runs_finished"], "failed": f["runs_failed"], "skipped": f["skipped_runs"],
+                          "rows_read": f["rows_read"], "rows_written": f["rows_written"], "rows_failed": f["rows_failed"],
+                          "rows_per_run": f["rows_per_run"]["mean"], "run_s_mean": f["run_duration_s"]["mean"],
+                          "api_calls": f["api_calls"], "token_refreshes": f["token_refreshes"],
+                          "429_waits": f["rate_limit_waits"]}
+        out = {"Dataflows": pd.DataFrame.from_dict(rows, orient="index"),
+               "Freshness: source change -> profile (s)": pd.DataFrame([extra["freshness_s"]], index=["all flows"])}
+        segs = {name: {"evaluation": s.get("evaluation"), "entries": s["entries"], "exits": s["exits"],
+                       "members": s["members"],
+                       "change_to_email_p50_s": s.get("change_to_activation_s", {}).get("p50"),
+                       "change_to_email_p95_s": s.get("change_to_activation_s", {}).get("p95")}
+                for name, s in extra["segments"].items()}
+        if segs:
+            out["Segments and activation"] = pd.DataFrame.from_dict(segs, orient="index")
+        return out
+
     def console_lines(self, result) -> list[str]:
         extra = result.extras()
         out = []

@@ -118,6 +118,10 @@ class System(ABC):
         """Figures beyond the shared ones, by file name."""
         return {}
 
+    def report_tables(self, result) -> dict[str, Any]:
+        """Tables (pandas DataFrames, by title) ``report.html`` shows after the headline numbers."""
+        return {}
+
     def console_lines(self, result) -> list[str]:
         """Lines ``sim run`` prints under the summary table (systems other than Data Cloud)."""
         return []

@@ -51,6 +51,7 @@ def test_run_writes_summary_with_dataflows_and_freshness_and_report_with_extra_f
     assert summary["freshness_s"]["count"] > 0 and summary["freshness_s"]["p50"] < 1800
     assert "change->profile" in summary["latency_s"]
     html = (out / "report.html").read_text()
+    assert "<h2>Dataflows</h2>" in html and "<h2>Segments and activation</h2>" in html
     for name in ("freshness.png", "runs.png", "latency_cdf.png"):
         assert f"alt='{name}'" in html
         assert (out / name).stat().st_size > 1000
