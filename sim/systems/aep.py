@@ -223,7 +223,8 @@ class AepDataflows(System):
         for name, f in extra["dataflows"].items():
             rows[name] = {"load": f["load"], "every_s": f["schedule"]["period_s"], "runs": f["runs"],
                           "finished": f["runs_finished"], "failed": f["runs_failed"], "skipped": f["skipped_runs"],
-                          "rows_read": f["rows_read"], "rows_written": f["rows_written"], "rows_failed": f["rows_failed"],
+                          "rows_read": f["rows_read"], "rows_written": f["rows_written"],
+                          "rows_failed": f["rows_failed"],
                           "rows_per_run": f["rows_per_run"]["mean"], "run_s_mean": f["run_duration_s"]["mean"],
                           "api_calls": f["api_calls"], "token_refreshes": f["token_refreshes"],
                           "429_waits": f["rate_limit_waits"]}
