@@ -139,3 +139,45 @@ def test_adhoc_schemas_as_bodies_or_in_source_schemas():
     with pytest.raises(ScenarioError) as err:
         load(dict(base, bodies=[SFMC_JSON, chain2]))
     assert "data.schema.id: unknown schema" in str(err.value)
+
+
+def test_every_number_of_the_model_has_an_upper_bound():
+    import typing
+
+    import annotated_types
+    from pydantic import BaseModel
+
+    from sim.core.units import parse_duration
+    from sim.scenario.aep import AepScenario
+
+    def numbers(ann):
+        origin = typing.get_origin(ann)
+        if origin is typing.Annotated:
+            base, *meta = typing.get_args(ann)
+            return [(base, meta)] if base in (int, float) else numbers(base)
+        if ann in (int, float):
+            return [(ann, [])]
+        return [x for a in typing.get_args(ann) for x in numbers(a)]
+
+    def models(ann):
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            return [ann]
+        return [m for a in typing.get_args(ann) for m in models(a)]
+
+    seen, todo, unbounded = set(), [AepScenario], []
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            for base, meta in numbers(field.annotation):
+                flat = []
+                for m in [*meta, *field.metadata]:
+                    flat += [m, *getattr(m, "metadata", [])]
+                bounds = [m for m in flat if isinstance(m, (annotated_types.Le, annotated_types.Lt))]
+                duration = any(getattr(m, "func", None) is parse_duration for m in flat)  # bounded: 100 years
+                if not bounds and not duration:
+                    unbounded.append(f"{model.__name__}.{name}")
+            todo += models(field.annotation)
+    assert not unbounded, unbounded
