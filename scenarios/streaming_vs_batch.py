@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true")
     ap.add_argument("--plot", type=Path, default=Path("streaming_vs_batch.png"))
     args = ap.parse_args()
-    over = {"horizon": "1d", "catch_within": "12h"} if args.tiny else {}
+    over = {"horizon": "12h", "catch_within": "6h"} if args.tiny else {}
     seeds = [1, 2] if args.tiny else [1, 2, 3, 4, 5]
     tables, last = [], None
     for seed in seeds:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from sim.scenario.load import Overrides, ScenarioError, parse_override_value
+from sim.scenario.errors import Overrides, ScenarioError
 
 
 class FiniteFloat(click.ParamType):
@@ -43,6 +43,8 @@ WORKERS = click.IntRange(min=1, max=256)
 
 def parse_sets(pairs: tuple[str, ...]) -> Overrides:
     """``--set key=value`` pairs as dotted overrides (values read as YAML scalars)."""
+    from sim.scenario.load import parse_override_value
+
     overrides = Overrides(source="--set")
     for pair in pairs:
         key, sep, value = pair.partition("=")

@@ -10,7 +10,7 @@ import click
 
 from sim.cli.common import COUNT, SEED, WORKERS, FiniteFloat, fail, parse_sets
 from sim.report.tables import make_console
-from sim.scenario.load import ScenarioError, parse_override_value
+from sim.scenario.errors import ScenarioError
 
 
 def _fmt(table, index: bool = False) -> str:
@@ -53,6 +53,8 @@ def run_replications(scenario: Path, seed: int | None, overrides: dict, out: Pat
 
 
 def _parse_grid(items: tuple[str, ...]) -> dict:
+    from sim.scenario.load import parse_override_value
+
     grid = {}
     for item in items:
         key, sep, values = item.partition("=")
@@ -63,6 +65,8 @@ def _parse_grid(items: tuple[str, ...]) -> dict:
 
 
 def _parse_lhs(items: tuple[str, ...]) -> dict:
+    from sim.scenario.load import parse_override_value
+
     ranges = {}
     for item in items:
         key, sep, bounds = item.partition("=")
@@ -128,11 +132,10 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
     for failed in result.failed[:5]:
         click.echo(f"failed {failed['overrides']} replication {failed['replication']}: {failed['error']}", err=True)
     from sim.experiments.tables import compare
-
     from sim.systems import get as get_system
 
-    loaded = load(scenario, overrides)
-    click.echo(_fmt(compare(store, loaded.name, get_system(loaded.system).headline)))
+    base = load(scenario, overrides)
+    click.echo(_fmt(compare(store, base.name, get_system(base.system).headline)))
     if result.interrupted:
         sys.exit(130)
 
@@ -145,27 +148,22 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def results_cmd(target: Path, store: Path, metrics: tuple[str, ...], csv_path: Path | None) -> None:
     """Compare the variants in a results store (TARGET: a .duckdb store, or a scenario in --store)."""
-    from sim.experiments.metrics import HEADLINE
-    from sim.experiments.tables import compare
+    from sim.experiments.tables import compare, headline_of
     from sim.scenario.load import load
 
     scenario = None
-    headline = HEADLINE
     if target.suffix != ".duckdb":
-        from sim.systems import get as get_system
-
         try:
-            loaded = load(target)
+            scenario = load(target).name
         except ScenarioError as exc:
             fail(str(exc))
-        scenario, headline = loaded.name, get_system(loaded.system).headline
         path = store
     else:
         path = target
     from sim.experiments.store import StoreError
 
     try:
-        table = compare(path, scenario, metrics or headline)
+        table = compare(path, scenario, metrics or headline_of(path, scenario))
     except (FileNotFoundError, StoreError) as exc:
         fail(str(exc))
     if table.empty:

@@ -54,12 +54,13 @@ class KindTable:
         self.state = np.zeros(capacity, dtype=np.int8)
         self.reason = np.full(capacity, -1, dtype=np.int16)
         self.end_t = np.full(capacity, np.nan)
-        self.parent = np.full(capacity, -1, dtype=np.int64)
+        # a kind without a parent kind (the root of its messages) keeps no parent column
+        self.parent = np.full(capacity, -1, dtype=np.int64) if parent_kind is not None else None
 
     def _grow(self, need: int) -> None:
         cap = self._cap
         while cap < need:
-            cap *= 2
+            cap = int(cap * 1.5) + 1024  # not doubling: a 10M-row table overshoots by at most half
         if cap == self._cap:
             return
 
@@ -72,7 +73,8 @@ class KindTable:
         self.state = grown(self.state, IN_FLIGHT)
         self.reason = grown(self.reason, -1)
         self.end_t = grown(self.end_t, np.nan)
-        self.parent = grown(self.parent, -1)
+        if self.parent is not None:
+            self.parent = grown(self.parent, -1)
         self._cap = cap
 
     def view(self, column: str) -> np.ndarray:
@@ -113,12 +115,15 @@ class Ledger:
         self._reason_code: dict[str, int] = {}
 
     # -- declaration -------------------------------------------------------------------------
-    def register(self, kind: str, stages: list[str], parent_kind: str | None = None) -> KindTable:
+    def register(self, kind: str, stages: list[str], parent_kind: str | None = None,
+                 expected: float = 0) -> KindTable:
         """Declare a kind and its stages in path order; the first stage is its creation.
-        ``parent_kind`` is the kind of the messages its ``parent`` ids point to."""
+        ``parent_kind`` is the kind of the messages its ``parent`` ids point to; ``expected``
+        messages (an estimate) are reserved at once, so a large table is not grown by copies."""
         if kind in self.tables:
             raise LedgerError(f"kind {kind!r} registered twice")
-        table = KindTable(kind, stages, parent_kind=parent_kind)
+        capacity = max(1024, int(expected * 1.02) + 1024) if np.isfinite(expected) else 1024
+        table = KindTable(kind, stages, capacity=capacity, parent_kind=parent_kind)
         self.tables[kind] = table
         return table
 
@@ -147,6 +152,8 @@ class Ledger:
         table.n = start + k
         table.stamp[table.stages[0]][start : start + k] = t
         if parent is not None:
+            if table.parent is None:
+                raise LedgerError(f"kind {kind!r} has no parent kind")
             table.parent[start : start + k] = parent
         return np.arange(start, start + k, dtype=np.int64)
 
@@ -217,12 +224,21 @@ class Ledger:
     def digest(self, horizon: float) -> str:
         """A SHA-256 over every table as of ``horizon``: equal digests mean identical runs."""
         h = hashlib.sha256()
+        step = 1 << 20  # in slices of a million rows: the same bytes, without whole-column copies
         for kind in sorted(self.tables):
             table = self.tables[kind]
             h.update(kind.encode())
             for stage in table.stages:
-                h.update(np.round(self.stage_times(kind, stage, horizon), 9).tobytes())
-            h.update(self.states_at(kind, horizon).tobytes())
+                column = table.view(stage)
+                for lo in range(0, table.n, step):
+                    part = column[lo: lo + step].copy()
+                    part[part > horizon] = np.nan
+                    h.update(np.round(part, 9).tobytes())
+            state, end = table.state[: table.n], table.end_t[: table.n]
+            for lo in range(0, table.n, step):
+                part = state[lo: lo + step].copy()
+                part[end[lo: lo + step] > horizon] = IN_FLIGHT
+                h.update(part.tobytes())
             h.update(table.reason[: table.n].tobytes())
         return h.hexdigest()
 

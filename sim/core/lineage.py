@@ -21,9 +21,9 @@ def roots(ledger: Ledger, kind: str, ids: np.ndarray, root_kind: str) -> np.ndar
     ids = np.asarray(ids, dtype=np.int64)
     while kind != root_kind:
         table = ledger.table(kind)
-        ids = np.where(ids >= 0, table.parent[np.maximum(ids, 0)], -1)
         if table.parent_kind is None:
             return np.full(len(ids), -1, dtype=np.int64)
+        ids = np.where(ids >= 0, table.parent[np.maximum(ids, 0)], -1)
         kind = table.parent_kind
     return ids
 

@@ -41,6 +41,22 @@ def compare(store: str | Path, scenario: str | None = None, metrics: Sequence[st
     return pd.DataFrame(rows)
 
 
+def headline_of(store: str | Path, scenario: str | None = None) -> list[str]:
+    """The headline metrics of the systems whose runs the store holds (Data Cloud's when it holds
+    none), so that ``sim results`` shows each system's own columns."""
+    from sim.systems import NAMES, get
+
+    wide = load(store)["wide"]
+    if scenario is not None:
+        wide = wide[wide["scenario"] == scenario]
+    out: list[str] = []
+    for name in NAMES:
+        headline = get(name).headline
+        if any(m in wide and wide[m].notna().any() for m in headline):
+            out += [m for m in headline if m not in out]
+    return out or list(HEADLINE)
+
+
 def _order(value) -> tuple:
     """Sort key of a parameter value: numbers by value (10 before 100), then text, then missing."""
     if isinstance(value, bool) or value is None:

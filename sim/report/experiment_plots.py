@@ -11,7 +11,7 @@ import pandas as pd
 
 from matplotlib.ticker import MaxNLocator
 
-from sim.report.plots import _axes, line_styles
+from sim.report.plots import _axes, ecdf, line_styles
 
 
 def percentiles_vs(table: pd.DataFrame, param: str, key: str = "latency_s.click->notification",
@@ -48,10 +48,10 @@ def cdfs(results: Mapping[str, object], key: str = "click->notification", ax=Non
     """Latency CDFs of several runs (e.g. the variants of ``sim compare``) on one axis."""
     fig, ax = _axes(ax)
     for (name, result), style in zip(results.items(), line_styles(len(results))):
-        values = np.sort(result.latency(key)) if key in result.latency_keys() else np.empty(0)
+        values = result.latency(key) if key in result.latency_keys() else np.empty(0)
         if len(values):
-            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
-                    label=f"{name} (n={len(values):,})", **style)
+            x, y = ecdf(values)
+            ax.step(x, y, where="post", label=f"{name} (n={len(values):,})", **style)
     ax.set_xscale("symlog", linthresh=0.01, linscale=0.3)
     ax.set_xlim(left=0)
     ax.set_xlabel(f"{key} (s)")

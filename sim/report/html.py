@@ -83,10 +83,10 @@ def render(result, figures: dict[str, bytes] | None = None, command: str | None 
         rows = [{"measure": name, **{k: v for k, v in intents[f"{name}_s"].items()}}
                 for name in ("time_to_action", "time_to_data_action")]
         parts.append(_table(pd.DataFrame(rows), index=False))
-    if result.system is not None and result.pipeline is not None:  # the system's own tables
-        for title, frame in result.system.report_tables(result).items():
-            parts.append(f"<h2>{html.escape(title)}</h2>")
-            parts.append(_table(frame))
+    if result.system is not None and result.pipeline is not None:
+        for heading, frame in result.system.report_tables(result).items():
+            parts.append(f"<h2>{html.escape(heading)}</h2>")
+            parts.append(_table(frame, index=False))
     parts.append("<h2>Latency and throughput per stage</h2>")
     summary = result.summary()
     parts.append(_table(summary))

@@ -44,6 +44,19 @@ def _axes(ax, size=(8, 5)):
     return fig, fig.add_subplot()
 
 
+def ecdf(values: np.ndarray, points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """The empirical CDF of ``values`` as step points: every value when there are few, else the
+    exact empirical quantiles at ``points`` evenly spaced levels (the same curve, drawn from a
+    bounded number of points whatever the run's size)."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n <= points:
+        x = np.sort(values)
+        return x, np.arange(1, n + 1) / max(n, 1)
+    levels = np.arange(1, points + 1) / points
+    return np.quantile(values, levels, method="inverted_cdf"), levels
+
+
 def line_styles(n: int) -> list[dict]:
     """``n`` distinguishable (colour, line style) pairs: tab10 colours, then dashed, dash-dot, ..."""
     from matplotlib import colormaps
@@ -75,9 +88,9 @@ def latency_cdf(result, ax=None):
     fig, ax = _axes(ax, size=(10, 5.5))
     keys = [k for k in result.latency_keys() if len(result.latency(k))]
     for key, style in zip(keys, line_styles(len(keys))):
-        values = np.sort(result.latency(key))
-        ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
-                label=f"{key} (n={len(values):,})", **style)
+        values = result.latency(key)
+        x, y = ecdf(values)
+        ax.step(x, y, where="post", label=f"{key} (n={len(values):,})", **style)
     ax.set_xscale("symlog", linthresh=0.01, linscale=0.3)
     ax.set_xlim(left=0)
     ax.set_xlabel("latency (s; linear below 0.01 s, logarithmic above)")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def make_console() -> Console:
     """A console for tables: the terminal's width, or 120 columns when output is piped."""
     import sys
+
+    from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 120)
 
@@ -24,6 +28,8 @@ def _s(value) -> str:
 
 
 def print_summary(result, console: Console | None = None) -> None:
+    from rich.table import Table
+
     console = console or make_console()
     frame = result.summary()
     table = Table(title=f"{result.scenario_name} (seed {result.seed}, horizon {result.horizon_s:,.0f} s)")
@@ -41,30 +47,25 @@ def print_summary(result, console: Console | None = None) -> None:
     tp = result.throughput()
     console.print("throughput (msgs/s): " + ", ".join(f"{k} {v:.3f}" for k, v in tp.items()), soft_wrap=True)
     counts = result.counts
-    if "insights" not in counts:  # another system than Data Cloud: its own lines
-        for line in (result.system.console_lines(result) if result.system is not None and
-                     result.pipeline is not None else []):
-            console.print(line, soft_wrap=True)
-        _print_lost(result, console)
-        return
     ins, ident, crm = counts.get("insights", {}), counts.get("identity", {}), counts.get("crm", {})
     da = counts.get("data_actions", {})
-    console.print(f"insight firings {ins.get('firings', 0):,} (filtered for no CRM contact "
-                  f"{da.get('filtered_no_contact', 0):,}), late events {ins.get('late', 0):,}; "
-                  f"profiles {ident.get('unified_profiles', 0):,}, merges {ident.get('merges', 0):,}, "
-                  f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}", soft_wrap=True)
+    if "insights" in counts:  # the Data Cloud pipeline
+        console.print(f"insight firings {ins.get('firings', 0):,} (filtered for no CRM contact "
+                      f"{da.get('filtered_no_contact', 0):,}), late events {ins.get('late', 0):,}; "
+                      f"profiles {ident.get('unified_profiles', 0):,}, merges {ident.get('merges', 0):,}, "
+                      f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}",
+                      soft_wrap=True)
     bus = counts.get("event_bus", {})
     if "platform_event" in result.ledger.tables:
         first = bus.get("first_limit_exceeded_s")
         console.print(f"event bus: published {bus.get('published', 0):,}, LIMIT_EXCEEDED "
                       f"{bus.get('limit_exceeded', 0):,}" + (f" (first at {first:,.0f} s)" if first is not None else "")
                       + f", peak allocation used {bus.get('allocation_peak_per_hour', 0):,}/h", soft_wrap=True)
-    if result.pipeline is not None:
+    if result.pipeline is not None and "intents" in result.extras():
         print_intents(result.intent_summary(), console)
-    _print_lost(result, console)
-
-
-def _print_lost(result, console: Console) -> None:
+    if result.system is not None and result.pipeline is not None:
+        for line in result.system.summary_lines(result):
+            console.print(line, soft_wrap=True)
     lost = result.lost_detail()
     if len(lost):
         table = Table(title="what was lost and why")
@@ -92,6 +93,7 @@ def print_intents(intents: dict, console: Console) -> None:
 
 
 _SHORT = (("latency_s.", ""), ("click->notification", "bell"), ("click->ack", "ack"),
+          ("trigger->first_step", "1st_step"), ("change->inbox", "inbox"),
           ("throughput_per_s.", "tput."), ("conservation.dropped.", "drop."), ("conservation.", ""),
           ("intents.", "int."), ("counts.", ""))
 

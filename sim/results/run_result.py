@@ -24,13 +24,57 @@ from sim.systems.base import CrossKey, Kind, Pipeline, System
 
 
 def latency_stats(values: np.ndarray) -> dict:
-    """count, p50, p95, p99, max, mean of latencies in seconds (None when there are none)."""
-    values = values[np.isfinite(values)]
+    """count, p50, p90, p95, p99, max, mean of latencies in seconds (None when there are none);
+    NaN values are left out. Percentiles are exact (linear interpolation between order statistics,
+    as ``numpy.percentile``)."""
+    values = np.asarray(values, dtype=float)
+    if not np.isfinite(values).all():
+        values = values[np.isfinite(values)]
     if len(values) == 0:
-        return {"count": 0, "p50": None, "p95": None, "p99": None, "max": None, "mean": None}
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {"count": int(len(values)), "p50": float(p50), "p95": float(p95), "p99": float(p99),
+        return {"count": 0, "p50": None, "p90": None, "p95": None, "p99": None, "max": None, "mean": None}
+    p50, p90, p95, p99 = percentiles(values, (50, 90, 95, 99))
+    return {"count": int(len(values)), "p50": p50, "p90": p90, "p95": p95, "p99": p99,
             "max": float(values.max()), "mean": float(values.mean())}
+
+
+def percentiles(values: np.ndarray, qs) -> list[float]:
+    """Exact percentiles of finite ``values`` (as ``numpy.percentile``, linear method). A large
+    array is not partitioned whole: a 65,536-bin histogram finds the bins holding the order
+    statistics needed, and only those bins' values are partitioned."""
+    n = len(values)
+    ranks = [(q / 100.0) * (n - 1) for q in qs]  # numpy's order of operations
+    if n < 200_000:
+        return [float(v) for v in np.percentile(values, list(qs))]
+    lo, hi = float(values.min()), float(values.max())
+    if hi == lo:
+        return [lo] * len(ranks)
+    bins = 65_536
+    idx = ((values - lo) * (bins / (hi - lo))).astype(np.int64)
+    np.minimum(idx, bins - 1, out=idx)
+    cum = np.cumsum(np.bincount(idx, minlength=bins))
+    needed = sorted({int(np.floor(r)) for r in ranks} | {min(int(np.floor(r)) + 1, n - 1) for r in ranks})
+    which = np.searchsorted(cum, np.array(needed), side="right")  # the bin of each needed order statistic
+    order: dict[int, float] = {}
+    for b in np.unique(which):
+        members = values[idx == b]
+        first = int(cum[b - 1]) if b > 0 else 0
+        ks = [k for k, w in zip(needed, which) if w == b]
+        part = np.partition(members, [k - first for k in ks])
+        order.update({k: float(part[k - first]) for k in ks})
+    out = []
+    for r in ranks:
+        k = int(np.floor(r))
+        below, above, t = order[k], order[min(k + 1, n - 1)], r - k
+        diff = above - below  # numpy's lerp, for the same last bit
+        out.append(float(above - diff * (1 - t)) if t >= 0.5 else float(below + diff * t))
+    return out
+
+
+def _count_at(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """How many of ``times`` are <= each point of the ascending ``grid`` (no sort of ``times``)."""
+    edges = np.concatenate((grid, [np.inf]))
+    bins = np.searchsorted(edges, times, side="left")  # first grid point >= t
+    return np.cumsum(np.bincount(bins, minlength=len(edges))[: len(grid)])
 
 
 @dataclass
@@ -88,27 +132,33 @@ class RunResult:
 
     def latency(self, key: str, since: float = 0.0) -> np.ndarray:
         """Latencies in seconds of the messages that passed both stages of ``key`` by the horizon;
-        with ``since`` (a warm-up, seconds) only those whose first stage was at or after it."""
-        if (key, since) in self._cache:
-            return self._cache[(key, since)]
+        with ``since`` (a warm-up, seconds) only those whose first stage was at or after it.
+        A new array at each call (nothing this large is kept); :meth:`stats` caches the numbers."""
         h = self.horizon_s
         cross = self.cross()
         if key in cross:
             c = cross[key]
-            end = self.ledger.stage_times(c.kind, c.stage, h)
+            end = self.ledger.table(c.kind).view(c.stage)
             origin = roots(self.ledger, c.kind, np.arange(len(end)), c.origin_kind)
-            ok = np.isfinite(end) & (origin >= 0)
-            start = self.ledger.stage_times(c.origin_kind, c.origin_stage, h)[origin[ok]]
+            ok = (end <= h) & (origin >= 0)
+            start = self.ledger.table(c.origin_kind).view(c.origin_stage)[origin[ok]]
             end = end[ok]
         else:
             kind = self.kind_of(key)
             a, b = key.split("->")
-            start, end = self.ledger.stage_times(kind, a, h), self.ledger.stage_times(kind, b, h)
-        values = end - start
-        keep = np.isfinite(values) & (start >= since) if since > 0 else np.isfinite(values)
-        values = values[keep]
-        self._cache[(key, since)] = values
-        return values
+            table = self.ledger.table(kind)
+            start, end = table.view(a), table.view(b)
+        keep = (end <= h) & (start <= h)  # both stages reached by the horizon (NaN compares false)
+        if since > 0:
+            keep &= start >= since
+        return np.subtract(end, start, where=keep, out=np.full(len(end), np.nan))[keep] if len(end) else np.empty(0)
+
+    def stats(self, key: str, since: float = 0.0) -> dict:
+        """count, p50, p90, p95, p99, max, mean of :meth:`latency` (seconds), computed once."""
+        cached = self._cache.get(("stats", key, since))
+        if cached is None:
+            cached = self._cache[("stats", key, since)] = latency_stats(self.latency(key, since))
+        return cached
 
     def latencies(self) -> dict[str, np.ndarray]:
         return {k: self.latency(k) for k in self.latency_keys()}
@@ -136,7 +186,7 @@ class RunResult:
         """One row per latency key: kind, count, throughput (msgs/s), p50/p95/p99/max/mean (s)."""
         rows = []
         for key in self.latency_keys():
-            stats = latency_stats(self.latency(key))
+            stats = self.stats(key)
             rows.append({"stage": key, "kind": self.kind_of(key), "count": stats["count"],
                          "throughput_per_s": stats["count"] / self.horizon_s,
                          **{k: stats[k] for k in ("p50", "p95", "p99", "max", "mean")}})
@@ -209,7 +259,7 @@ class RunResult:
         return self.system.warnings(self) if self.system is not None and self.pipeline is not None else []
 
     def to_dict(self) -> dict:
-        stats = {k: latency_stats(self.latency(k)) for k in self.latency_keys()}
+        stats = {k: self.stats(k) for k in self.latency_keys()}
         by_kind = {}
         for kind in self.ledger.tables:
             by_kind[kind] = {
@@ -262,16 +312,15 @@ class RunResult:
         return np.where(pos >= 0, v[np.maximum(pos, 0)], np.nan)
 
     def occupancy(self, kind: str, a: str, b: str, grid: np.ndarray) -> np.ndarray:
-        """Messages between stages ``a`` and ``b`` (entered ``a``, not yet left ``b``) at each time."""
+        """Messages between stages ``a`` and ``b`` (entered ``a``, not yet left ``b`` nor ended) at
+        each time of ``grid`` (ascending). Counted with one pass over the columns, no sort."""
         h = self.horizon_s
-        ta = self.ledger.stage_times(kind, a, h)
-        tb = self.ledger.stage_times(kind, b, h)
-        end = self.ledger.table(kind).end_t[: len(ta)].copy()
-        end[end > h] = np.nan
-        leave = np.where(np.isfinite(tb), tb, np.where(np.isfinite(end), end, np.inf))
-        entered = np.sort(ta[np.isfinite(ta)])
-        left = np.sort(leave[np.isfinite(ta)])
-        return np.searchsorted(entered, grid, side="right") - np.searchsorted(left, grid, side="right")
+        ta = self.ledger.table(kind).view(a)
+        tb = self.ledger.table(kind).view(b)
+        end = self.ledger.table(kind).end_t[: len(ta)]
+        entered = np.isfinite(ta) & (ta <= h)
+        leave = np.where(np.isfinite(tb) & (tb <= h), tb, np.where(np.isfinite(end) & (end <= h), end, np.inf))
+        return _count_at(ta[entered], grid) - _count_at(leave[entered], grid)
 
     def queue_series(self, points: int = 400) -> pd.DataFrame:
         """Occupancy of every stage over time (columns ``<from>-><to>``, index: time in seconds)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 
-from sim.scenario.load import ScenarioError
+from sim.scenario.errors import ScenarioError
 
 USABLE = 0.8  # share of the available memory a run may plan to use
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$", re.IGNORECASE)

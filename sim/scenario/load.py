@@ -17,21 +17,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.core.yamlfile import read_mapping
+from sim.scenario.errors import Overrides, ScenarioError  # noqa: F401  (re-exported)
 from sim.core.errors import allowed_fields, pydantic_errors, submodel
 from sim.scenario.models import ScenarioBase, model_for
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be used, with a message naming the field and what is allowed."""
-
-
-class Overrides(dict):
-    """Dotted overrides that remember where they came from (``--set`` on the command line,
-    ``overrides`` in Python), so that an error names it."""
-
-    def __init__(self, items: Mapping[str, Any] | None = None, source: str = "overrides") -> None:
-        super().__init__(items or {})
-        self.source = source
 
 
 def parse_override_value(text: str) -> Any:

@@ -1,7 +1,8 @@
 """The scenario models, one per twinned system, and the registry that picks one by ``system:``.
 
 ``data_cloud`` (the default; seed 000) is :class:`~sim.scenario.data_cloud.DataCloudScenario`,
-also known as :class:`Scenario`. Every model shares the header of
+also known as :class:`Scenario`; ``dynamics_journeys`` (seed 001) is
+:class:`~sim.scenario.dynamics.DynamicsScenario`. Every model shares the header of
 :class:`~sim.scenario.common.ScenarioBase`.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 from sim.scenario.common import SYSTEMS, FaultSpec, Latency, Model, ScenarioBase, latency  # noqa: F401
 from sim.scenario.data_cloud import *  # noqa: F401,F403
 from sim.scenario.data_cloud import DataCloudScenario
+from sim.scenario.dynamics import DynamicsScenario
 from sim.scenario.aep import AepScenario
 
 Scenario = DataCloudScenario  # the default system's model
 
-MODELS: dict[str, type[ScenarioBase]] = {"data_cloud": DataCloudScenario, "aep_dataflows": AepScenario}
+MODELS: dict[str, type[ScenarioBase]] = {"data_cloud": DataCloudScenario, "dynamics_journeys": DynamicsScenario,
+                                         "aep_dataflows": AepScenario}
 
 
 def model_for(system: object) -> type[ScenarioBase]:

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from sim.systems.base import System
 
+NAMES = ("data_cloud", "dynamics_journeys", "aep_dataflows")
+
 
 def get(name: str) -> System:
-    """The system called ``name`` (``data_cloud``, ...)."""
+    """The system called ``name`` (one of :data:`NAMES`)."""
     if name == "data_cloud":
         from sim.systems.data_cloud import SYSTEM
+
+        return SYSTEM
+    if name == "dynamics_journeys":
+        from sim.systems.dynamics import SYSTEM
 
         return SYSTEM
     if name == "aep_dataflows":

@@ -228,18 +228,19 @@ class AepDataflows(System):
                           "rows_per_run": f["rows_per_run"]["mean"], "run_s_mean": f["run_duration_s"]["mean"],
                           "api_calls": f["api_calls"], "token_refreshes": f["token_refreshes"],
                           "429_waits": f["rate_limit_waits"]}
-        out = {"Dataflows": pd.DataFrame.from_dict(rows, orient="index"),
-               "Freshness: source change -> profile (s)": pd.DataFrame([extra["freshness_s"]], index=["all flows"])}
+        out = {"Dataflows": pd.DataFrame([{"dataflow": k, **v} for k, v in rows.items()]),
+               "Freshness: source change -> profile (s)": pd.DataFrame([{"changes": "all flows",
+                                                                         **extra["freshness_s"]}])}
         segs = {name: {"evaluation": s.get("evaluation"), "entries": s["entries"], "exits": s["exits"],
                        "members": s["members"],
                        "change_to_email_p50_s": s.get("change_to_activation_s", {}).get("p50"),
                        "change_to_email_p95_s": s.get("change_to_activation_s", {}).get("p95")}
                 for name, s in extra["segments"].items()}
         if segs:
-            out["Segments and activation"] = pd.DataFrame.from_dict(segs, orient="index")
+            out["Segments and activation"] = pd.DataFrame([{"segment": k, **v} for k, v in segs.items()])
         return out
 
-    def console_lines(self, result) -> list[str]:
+    def summary_lines(self, result) -> list[str]:
         extra = result.extras()
         out = []
         for name, f in extra["dataflows"].items():

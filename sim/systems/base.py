@@ -114,17 +114,17 @@ class System(ABC):
         """This system's columns of one variant's row in ``sim compare``."""
         return {}
 
+    def summary_lines(self, result) -> list[str]:
+        """Lines the console summary of ``sim run`` prints after the shared ones."""
+        return []
+
+    def report_tables(self, result) -> dict[str, Any]:
+        """Tables (pandas DataFrames) ``report.html`` shows after the shared ones, by heading."""
+        return {}
+
     def extra_figures(self, result) -> dict[str, Any]:
         """Figures beyond the shared ones, by file name."""
         return {}
-
-    def report_tables(self, result) -> dict[str, Any]:
-        """Tables (pandas DataFrames, by title) ``report.html`` shows after the headline numbers."""
-        return {}
-
-    def console_lines(self, result) -> list[str]:
-        """Lines ``sim run`` prints under the summary table (systems other than Data Cloud)."""
-        return []
 
     def series_limits(self, result, grid: np.ndarray) -> dict[str, np.ndarray]:
         return {}

@@ -142,11 +142,12 @@ def faults_of(scenario) -> FaultSchedule:
                           for f in scenario.faults])
 
 
-def new_context(scenario, seed: int, kinds: list[Kind]) -> RunContext:
-    """A run context with a ledger holding ``kinds``, the seed's random streams and the faults."""
+def new_context(scenario, seed: int, kinds: list[Kind], expected: dict[str, float] | None = None) -> RunContext:
+    """A run context with a ledger holding ``kinds`` (with room reserved for the ``expected``
+    messages of each), the seed's random streams and the faults."""
     ledger = Ledger()
     for kind in kinds:
-        ledger.register(kind.name, list(kind.stages), kind.parent)
+        ledger.register(kind.name, list(kind.stages), kind.parent, expected=(expected or {}).get(kind.name, 0))
     return RunContext(simpy.Environment(), ledger, RandomStreams(seed), scenario.horizon,
                       start_epoch_s=scenario.start_epoch_s, faults=faults_of(scenario))
 
@@ -201,7 +202,7 @@ class DataCloud(System):
         :class:`~sim.actors.data_cloud.visitors.ScriptedClicks`) or a callable
         ``(ctx, population) -> object``.
         """
-        ctx = new_context(scenario, seed, self.kinds(scenario))
+        ctx = new_context(scenario, seed, self.kinds(scenario), self.estimate(scenario).messages)
         rng = ctx.rng
         v = scenario.visitors
         population = build_population(rng("population"), prospects=v.prospects, anonymous=v.anonymous,

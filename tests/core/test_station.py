@@ -64,3 +64,4 @@ def test_lindley_by_hand():
     start, done = FifoStation(1).serve(np.array([0.0, 1.0, 10.0]), np.array([3.0, 2.0, 1.0]))
     assert start.tolist() == [0.0, 3.0, 10.0]
     assert done.tolist() == [3.0, 5.0, 11.0]
+

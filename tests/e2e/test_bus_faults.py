@@ -197,19 +197,6 @@ def test_crm_outage_scenario_separates_lost_from_delayed():
     assert table.loc["flow_paused", "notify_p99_s"] > 3600 > table.loc["no_fault", "notify_p99_s"]
 
 
-def test_black_friday_runs_out_of_publish_allocation_and_retry_delays_instead_of_dropping():
-    from sim.results.variants import compare
-
-    table, results = compare(SCEN / "black_friday_peak.yaml", overrides={"horizon": "3h"})
-    drop, retry = results["drop"], results["retry"]
-    first = drop.counts["event_bus"]["first_limit_exceeded_s"]
-    assert first is not None and 0 < first < 3 * H
-    assert drop.conservation.by_kind["platform_event"]["dropped"]["allocation"] > 0
-    assert "allocation" not in retry.conservation.by_kind["platform_event"]["dropped"]
-    assert retry.counts["event_bus"]["retried_publishes"] > 0
-    assert max(v for _, v in drop.series["publish_allocation_used"]) <= 250_000
-
-
 def test_fraud_sms_webhook_scenario_is_rate_limited_and_fails_some_calls():
     r = sim.run(SCEN / "fraud_sms_webhook.yaml", overrides={"horizon": "3h"})
     c = r.counts["webhooks"]

@@ -4,12 +4,9 @@ the Data Action (a fault, a lost message, an anonymous profile) and checks the i
 import json
 import subprocess
 
-import pytest
-
 import sim
 from sim.actors.data_cloud.visitors import ScriptedClicks
-from sim.results.variants import compare
-from tests.conftest import DEFAULT, SCENARIOS
+from tests.conftest import DEFAULT
 
 TINY = {"horizon": "2h", "visitors.prospects": 3, "visitors.anonymous": 3, "visitors.mean_devices": 1.0,
         "data_actions.targets": ["platform_event"], "catch_within": "30m"}
@@ -92,28 +89,3 @@ def test_catch_within_longer_than_the_horizon_warns(sim_cmd, tmp_path):
     proc = subprocess.run([*sim_cmd, "run", str(DEFAULT), "--set", "horizon=10m", "--set", "catch_within=1h",
                            "--out", str(tmp_path), "-q", "--no-plots"], capture_output=True, text=True)
     assert proc.returncode == 0 and "warning: catch_within (3600 s) is longer than the horizon" in proc.stderr
-
-
-def adds_up(s):
-    return (s["caught"] + s["late"] + s["missed"] + s["pending"] == s["intents"]
-            and sum(s["missed_by_reason"].values()) == s["missed"]
-            and sum(s["pending_by_cause"].values()) == s["pending"])
-
-
-@pytest.mark.slow
-def test_crm_outage_errors_lose_intents_and_a_pause_delays_them():
-    table, results = compare(SCENARIOS / "crm_outage.yaml")
-    assert table.loc["flow_errors", "caught"] < table.loc["no_fault", "caught"]
-    assert table.loc["flow_paused", "tta_p95_s"] > table.loc["no_fault", "tta_p95_s"]
-    errors = results["flow_errors"].intent_summary()
-    assert errors["missed_by_reason"].get("flow_error", 0) > 0
-    assert "flow_error" not in results["no_fault"].intent_summary()["missed_by_reason"]
-    assert all(adds_up(r.intent_summary()) for r in results.values())
-
-
-@pytest.mark.slow
-def test_black_friday_drop_catches_fewer_than_retry():
-    table, results = compare(SCENARIOS / "black_friday_peak.yaml")
-    assert table.loc["drop", "caught"] < table.loc["retry", "caught"]
-    assert results["drop"].intent_summary()["missed_by_reason"].get("allocation", 0) > 0
-    assert table.loc["drop", "lost"] > 0 == table.loc["retry", "lost"]

@@ -2,6 +2,8 @@
 the flag or file, the field, the value and what is allowed; never a traceback."""
 
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +11,9 @@ import sim
 from sim.runs.budget import RunTooLarge, parse_size
 from sim.scenario.load import ScenarioError
 from tests.conftest import DEFAULT
+
+
+OUT = Path(tempfile.mkdtemp(prefix="sim-bad-input-"))  # refused runs write nothing here
 
 
 def cli(sim_cmd, *args, timeout=60):
@@ -32,7 +37,7 @@ def cli(sim_cmd, *args, timeout=60):
     ("webhooks.exponential.factor=1e9", "webhooks.exponential.factor", "less than or equal to 100"),
 ])
 def test_absurd_numbers_are_refused_naming_the_field(sim_cmd, setting, field, says):
-    proc = cli(sim_cmd, "run", str(DEFAULT), "--set", setting, "-q", "--no-plots", "--out", "/tmp/sim-bad-input")
+    proc = cli(sim_cmd, "run", str(DEFAULT), "--set", setting, "-q", "--no-plots", "--out", str(OUT))
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr
@@ -55,7 +60,7 @@ def test_an_unquoted_yaml_timestamp_is_a_valid_start(tmp_path):
 
 def test_variants_are_checked_by_sim_run_too(sim_cmd):
     proc = cli(sim_cmd, "run", str(DEFAULT), "--set", "variants={x: {insights.windw: 5m}}", "-q", "--no-plots",
-               "--out", "/tmp/sim-bad-input")
+               "--out", str(OUT))
     assert proc.returncode == 2
     assert "variants.x: insights.windw: unknown field 'windw'" in proc.stderr
 
@@ -99,7 +104,7 @@ def test_sizes(text, value):
 ])
 def test_bad_flags_exit_2(sim_cmd, flag, value, says):
     proc = cli(sim_cmd, "run", str(DEFAULT), flag, value, "--set", "horizon=10m", "--no-plots", "-q",
-               "--out", "/tmp/sim-bad-input")
+               "--out", str(OUT))
     assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr
 
 
