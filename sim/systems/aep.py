@@ -190,6 +190,9 @@ class AepDataflows(System):
                "freshness_s": _stats(result.latency("change->profile")),
                "segments": {k: dict(v) for k, v in prof.get("segments", {}).items()}}
         if "activation" in result.ledger.tables:
+            sent = result.ledger.stage_times("activation", "sent", result.horizon_s)
+            out["activation"] = {"destination": result.pipeline.scenario.activation.destination,
+                                 "qualified": int(len(sent)), "sent": int(np.isfinite(sent).sum())}
             out["change_to_activation_s"] = _stats(result.latency("change->activated"))
             led, h = result.ledger, result.horizon_s
             sent = led.stage_times("activation", "sent", h)
@@ -260,6 +263,10 @@ class AepDataflows(System):
             p50 = f", change -> e-mail p50 {lat['p50']:,.0f} s" if lat.get("p50") is not None else ""
             out.append(f"segment {name} ({s.get('evaluation', '')}): {s['entries']:,} entries, {s['exits']:,} exits, "
                        f"{s['members']:,} members{p50}")
+        act = extra.get("activation")
+        if act:
+            out.append(f"activation ({act['destination']}): {act['sent']:,} sent of {act['qualified']:,} segment "
+                       "entries")
         for line in self.warnings(result):
             out.append(f"note: {line}")
         return out
