@@ -113,7 +113,7 @@ class RunResult:
             keys += [f"{a}->{b}" for a, b in zip(stages, stages[1:])]
             if len(stages) > 2:
                 keys.append(f"{stages[0]}->{stages[-1]}")
-        return keys + list(self.cross())
+        return keys + [k for k in self.cross() if k not in keys]
 
     def primary_e2e(self) -> str | None:
         """The end-to-end key of the scenario's delivery path (the system's first cross key the run

@@ -12,10 +12,12 @@ from sim.scenario.common import SYSTEMS, FaultSpec, Latency, Model, ScenarioBase
 from sim.scenario.data_cloud import *  # noqa: F401,F403
 from sim.scenario.data_cloud import DataCloudScenario
 from sim.scenario.dynamics import DynamicsScenario
+from sim.scenario.aep import AepScenario
 
 Scenario = DataCloudScenario  # the default system's model
 
-MODELS: dict[str, type[ScenarioBase]] = {"data_cloud": DataCloudScenario, "dynamics_journeys": DynamicsScenario}
+MODELS: dict[str, type[ScenarioBase]] = {"data_cloud": DataCloudScenario, "dynamics_journeys": DynamicsScenario,
+                                         "aep_dataflows": AepScenario}
 
 
 def model_for(system: object) -> type[ScenarioBase]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sim.systems.base import System
 
-NAMES = ("data_cloud", "dynamics_journeys")
+NAMES = ("data_cloud", "dynamics_journeys", "aep_dataflows")
 
 
 def get(name: str) -> System:
@@ -20,6 +20,10 @@ def get(name: str) -> System:
         return SYSTEM
     if name == "dynamics_journeys":
         from sim.systems.dynamics import SYSTEM
+
+        return SYSTEM
+    if name == "aep_dataflows":
+        from sim.systems.aep import SYSTEM
 
         return SYSTEM
     raise ValueError(f"system {name!r} is not a twinned system")

@@ -70,7 +70,38 @@ def journeys_add_up(r):
             assert j["entered"] == j["completed"] + j["goal_reached"] + j["exited"] + j["in_progress"]
 
 
-CONCLUSIONS = {"support_survey_on_resolved_case": support_survey_on_resolved_case,
+def hubspot_contacts_dataflow(r):
+    """Every 15 minutes is fresher than hourly, fresher than daily; it costs more API calls and
+    reads fewer rows per run (README, "Adobe Experience Platform dataflows")."""
+    t = {k: v.system.variant_row(v) for k, v in r.items()}
+    assert t["every_15_min"]["freshness_p50_s"] < 900 < t["hourly"]["freshness_p50_s"] < 3600 \
+        < t["daily"]["freshness_p50_s"]
+    assert t["every_15_min"]["api_calls"] > t["hourly"]["api_calls"] > t["daily"]["api_calls"]
+    assert t["every_15_min"]["rows_per_run"] < t["hourly"]["rows_per_run"] < t["daily"]["rows_per_run"]
+
+
+def sfmc_segments(r):
+    """Tokens refreshed on every hourly run, the backfill meets the rate limit, the streaming
+    reminder follows its change within the hour and the daily batch segments take hours."""
+    for result in r.values():
+        flows, segs = result.extras()["dataflows"], result.extras()["segments"]
+        assert flows["contacts"]["rate_limit_waits"] > 0 and flows["contacts"]["token_refreshes"] > 0
+        assert all(s["entries"] > 0 for s in segs.values())
+        stream = segs["visited_without_purchase_reminder"]["change_to_activation_s"]["p50"]
+        assert stream < 3600 < segs["engaged_promotion"]["change_to_activation_s"]["p50"]
+
+
+def batch_plus_streaming(r):
+    """The streaming segment sees the CRM attribute when the dataflow brings it: its change -> e-mail
+    delay follows the schedule, and the daily batch segment is slower."""
+    p50 = {k: v.extras()["segments"]["sales_ready_streaming"]["change_to_activation_s"]["p50"] for k, v in r.items()}
+    assert p50["every_15_min_dataflow"] < p50["hourly_dataflow"] < p50["daily_dataflow"]
+    batch = r["hourly_dataflow"].extras()["segments"]["sales_ready_batch"]["change_to_activation_s"]["p50"]
+    assert p50["hourly_dataflow"] < batch
+
+
+CONCLUSIONS = {"hubspot_contacts_dataflow": hubspot_contacts_dataflow, "sfmc_segments": sfmc_segments,
+               "batch_plus_streaming": batch_plus_streaming,"support_survey_on_resolved_case": support_survey_on_resolved_case,
                "order_ready_notification": journeys_add_up, "webinar_signup_on_new_lead": journeys_add_up,"crm_outage": crm_outage, "black_friday_peak": black_friday_peak,
                "streaming_vs_batch": streaming_vs_batch, "fraud_sms_webhook": fraud_sms_webhook}
 

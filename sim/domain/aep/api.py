@@ -48,7 +48,7 @@ from sim.domain.aep.dataflow import Dataflow
 from sim.domain.aep.flowspec import FLOW_SPECS, FlowSpec
 from sim.domain.aep.mappings import STANDARD_NAMESPACES, MappingSet
 from sim.domain.aep.problems import AepError, Problem
-from sim.domain.aep.xdm import AdHocSchema, XdmSchema
+from sim.domain.aep.xdm import AdHocSchema, XdmSchema, adhoc_from_body, is_adhoc_body
 
 TENANT = "adobe_mcdp_connectors_stg"
 HUBSPOT_BASE_CONNECTION = "2fce94c1-9a93-4971-8e94-c19a93097129"
@@ -239,6 +239,8 @@ class Sandbox:
         if kind == "connections":
             return BaseConnection.from_body(body, obj_id), []
         if kind == "schemas":
+            if is_adhoc_body(body):
+                return adhoc_from_body(body, obj_id), []
             return XdmSchema.from_body(body, obj_id), []
         if kind == "dataSets":
             return Dataset.from_body(body, obj_id, self.schemas), []

@@ -48,6 +48,7 @@ API calls and ingestion volume do). :meth:`DeltaCopy.select` behaves accordingly
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -66,6 +67,7 @@ _TOKENS = [("yyyy", "%Y", None), ("MM", "%m", None), ("dd", "%d", 86400.0), ("HH
 _TOKEN_RE = re.compile(r"yyyy|MM|dd|HH|mm|ss|SSS|'[^']*'|[-/:. T]")
 
 
+@functools.lru_cache(maxsize=64)
 def _translate(fmt: str) -> tuple[str, float]:
     """A Java ``DateTimeFormatter`` pattern -> (strptime pattern, resolution in seconds)."""
     out, pos, seen, resolution = "", 0, set(), math.inf

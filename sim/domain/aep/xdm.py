@@ -21,6 +21,7 @@ date-time); anything else is a type mismatch that the mapping set reports.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -167,9 +168,19 @@ class XdmSchema:
     def from_body(cls, body: dict, id: str | None = None) -> "XdmSchema":
         """From a ``POST /schemaregistry/tenant/schemas`` body (``allOf`` of ``$ref``; the class is
         ``meta:class``, or the ``allOf`` entry that is a class)."""
-        refs = [entry.get("$ref") if isinstance(entry, dict) else None for entry in body.get("allOf", [])]
-        problems = [Problem(f"allOf[{i}]", "each entry needs a $ref")
-                    for i, r in enumerate(refs) if not isinstance(r, str)]
+        entries = body.get("allOf", [])
+        refs = [entry.get("$ref") if isinstance(entry, dict) else None for entry in entries]
+        tenant: dict[str, str] = {}
+        problems = []
+        for i, (entry, r) in enumerate(zip(entries, refs)):
+            if isinstance(r, str):
+                continue
+            if isinstance(entry, dict) and isinstance(entry.get("properties"), dict):
+                problems += _tenant_fields(entry["properties"], "", f"allOf[{i}].properties", tenant)
+            else:
+                problems.append(Problem(f"allOf[{i}]", "each entry needs a $ref (or tenant fields as properties)"))
+        if isinstance(body.get("properties"), dict):
+            problems += _tenant_fields(body["properties"], "", "properties", tenant)
         class_id = body.get("meta:class")
         ref_classes = [r for r in refs if isinstance(r, str) and r in CATALOG and CATALOG[r].kind == "class"]
         if class_id is None:
@@ -184,8 +195,29 @@ class XdmSchema:
         groups = [(i, r) for i, r in enumerate(refs) if isinstance(r, str) and r not in ref_classes]
         title = str(body.get("title", ""))
         sid = id or body.get("$id") or f"https://ns.adobe.com/tenant/schemas/{_digest(body, 48)}"
-        return cls.compose(sid, title, class_id, [r for _, r in groups],  # type: ignore[arg-type]
+        return cls.compose(sid, title, class_id, [r for _, r in groups], tenant,  # type: ignore[arg-type]
                            where=[f"allOf[{i}].$ref" for i, _ in groups])
+
+
+def _tenant_fields(props: dict, prefix: str, where: str, out: dict[str, str]) -> list[Problem]:
+    """Custom (tenant) fields of a schema body, ``{"_tenant": {"type": "object", "properties":
+    {"lifecycleStage": {"type": "string"}}}}`` -> ``out["_tenant.lifecycleStage"] = "string"``."""
+    problems = []
+    for name, spec in props.items():
+        path = f"{prefix}.{name}" if prefix else str(name)
+        if not prefix and not path.startswith("_"):
+            problems.append(Problem(f"{where}.{name}", "custom fields live under _<tenant> (e.g. _mytenant)"))
+            continue
+        if not isinstance(spec, dict):
+            problems.append(Problem(f"{where}.{name}", "a field is an object with a type"))
+        elif isinstance(spec.get("properties"), dict):
+            problems += _tenant_fields(spec["properties"], path, f"{where}.{name}.properties", out)
+        elif spec.get("type") in XDM_TYPES and spec.get("type") != "object":
+            out[path] = spec["type"] if spec.get("format") != "date-time" else "date-time"
+        else:
+            problems.append(Problem(f"{where}.{name}.type", f"{spec.get('type')!r}; allowed: "
+                                                           f"{', '.join(t for t in XDM_TYPES if t != 'object')}"))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -264,3 +296,56 @@ def flatten(doc: dict, prefix: str = "") -> dict[str, Any]:
         else:
             out[path] = v
     return out
+
+
+_PATH = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+_QUOTED = re.compile(r"('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
+
+
+def xdm_name(path: str) -> str:
+    """An XDM path as a filter field name: ``loyalty.tier`` -> ``loyalty__tier``."""
+    return path.replace(".", "__")
+
+
+def xdm_condition(condition: str) -> str:
+    """A segment condition with its dotted XDM paths (outside quotes) made filter field names."""
+    parts = _QUOTED.split(condition or "")
+    return "".join(p if i % 2 else _PATH.sub(lambda m: xdm_name(m.group(1)), p) for i, p in enumerate(parts))
+
+
+def is_adhoc_body(body: dict) -> bool:
+    """Whether a schema body is an ad-hoc schema (``meta:class`` or an ``allOf`` $ref to the ad-hoc class)."""
+    refs = [e.get("$ref") for e in body.get("allOf", []) if isinstance(e, dict)]
+    return body.get("meta:class") == ADHOC_CLASS or ADHOC_CLASS in refs
+
+
+def adhoc_from_body(body: dict, id: str) -> AdHocSchema:
+    """An ad-hoc schema from a ``POST /schemaregistry/tenant/schemas`` body on the ad-hoc class:
+    its raw fields are the ``properties`` of the body or of an ``allOf`` entry, either at the top or
+    under the one namespace object the platform generates (``{"_6fd1...": {"type": "object",
+    "properties": {"Vid": {"type": "integer"}}}}``); each field's name is its leaf name."""
+    props: dict = {}
+    for entry in body.get("allOf", []):
+        if isinstance(entry, dict) and isinstance(entry.get("properties"), dict):
+            props.update(entry["properties"])
+    if isinstance(body.get("properties"), dict):
+        props.update(body["properties"])
+    if len(props) == 1:
+        (name, spec), = props.items()
+        if name.startswith("_") and isinstance(spec, dict) and isinstance(spec.get("properties"), dict):
+            props = spec["properties"]
+    fields, problems = {}, []
+    for name, spec in props.items():
+        typ = spec.get("type") if isinstance(spec, dict) else None
+        if isinstance(spec, dict) and typ == "string" and spec.get("format") in ("date-time", "date"):
+            typ = spec["format"]
+        if typ not in XDM_TYPES or typ in ("object", "array"):
+            problems.append(Problem(f"properties.{name}.type", f"{typ!r}: an ad-hoc field is one of string, "
+                                                               "integer, number, boolean, date, date-time"))
+        else:
+            fields[str(name)] = typ
+    if not fields and not problems:
+        problems.append(Problem("properties", "an ad-hoc schema lists its raw fields in properties"))
+    if problems:
+        raise AepError(problems)
+    return AdHocSchema(id, str(body.get("title", "")), fields)
