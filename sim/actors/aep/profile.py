@@ -55,6 +55,9 @@ class ProfileActor(Actor):
         super().__init__(ctx)
         order = tuple(dataset_ids.get(d, d) for d in profile_spec.dataset_order)
         self.profile = RealTimeProfile(MergePolicy(profile_spec.merge_policy, order))
+        self.profile_version = 0  # bumped by every ingest: segment rows cached per node expire with it
+        self._rows: dict = {}
+        self._rows_version = -1
         self.latency = lognormal(ctx.rng("profile.latency"), profile_spec.latency)
         self.act_latency = lognormal(ctx.rng("activation.latency"), activation.latency)
         self.batch_latency = ctx.rng("segments.batch")
@@ -76,7 +79,7 @@ class ProfileActor(Actor):
         """Rows that were in the profile before the start (no messages, no segment entries)."""
         t = self.ctx.start_epoch_s
         for rec in records:
-            self.profile.ingest([rec], dataset_id, t=t if rec.timestamp is None else rec.timestamp)
+            self._ingest([rec], dataset_id, t=t if rec.timestamp is None else rec.timestamp)
             self.c["history_records"] += 1
 
     # -- landed batches ---------------------------------------------------------------------------
@@ -115,7 +118,7 @@ class ProfileActor(Actor):
     def _apply(self, rec: XdmRecord, cid: int, dataset: str) -> None:
         now = self.env.now
         self._first_touch(rec, now)
-        stats = self.profile.ingest([rec], dataset, t=self.ctx.start_epoch_s + now)
+        stats = self._ingest([rec], dataset, t=self.ctx.start_epoch_s + now)
         c = self.c
         c["records"] += 1
         c["no_identity"] += stats.no_identity
@@ -142,7 +145,7 @@ class ProfileActor(Actor):
     def apply_web(self, rec: XdmRecord, page: str, dataset: str) -> None:
         now = self.env.now
         self._first_touch(rec, now)
-        stats = self.profile.ingest([rec], dataset, t=self.ctx.start_epoch_s + now)
+        stats = self._ingest([rec], dataset, t=self.ctx.start_epoch_s + now)
         self.c["web_events"] += 1
         self.c["merges"] += stats.merges
         if stats.accepted:
@@ -150,6 +153,11 @@ class ProfileActor(Actor):
             if node is not None:
                 self.page_seen.setdefault(node, {})[page] = now
                 self._updated(node, now, "web_event")
+
+    def _ingest(self, records, dataset: str, t: float):
+        """Records into the profile; every ingest may change attributes, so cached rows expire."""
+        self.profile_version += 1
+        return self.profile.ingest(records, dataset, t=t)
 
     # -- segments ---------------------------------------------------------------------------------
     def _updated(self, node, now: float, trigger: str = "change") -> None:
@@ -163,8 +171,11 @@ class ProfileActor(Actor):
         pid = self.profile.profile_id(*node)
         if pid is None:
             return False, None
-        attrs = self.profile.attributes(*node)
-        row = {xdm_name(k): v for k, v in attrs.items()}
+        if self._rows_version != self.profile_version:  # a row per node, until the profile changes
+            self._rows, self._rows_version = {}, self.profile_version
+        row = self._rows.get(node)
+        if row is None:
+            row = self._rows[node] = {xdm_name(k): v for k, v in self.profile.attributes(*node).items()}
         ok = seg.filter(row) if seg.filter.fields or seg.filter.expression else True
         ev = seg.spec.event
         if ok and ev is not None:
