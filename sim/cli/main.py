@@ -96,6 +96,29 @@ def validate_cmd(json_path: Path | None, quick: bool, replications: int | None, 
         sys.exit(1)
 
 
+@main.command("calibrate")
+@click.option("--replications", type=click.IntRange(min=2, max=1000), default=5, show_default=True)
+@click.option("--seed", type=SEED, default=1, show_default=True, help="root seed of the replications")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write the table as CSV (figure, published, twin, ci_low, ci_high, inside, ...)")
+@click.option("--quiet", "-q", is_flag=True, help="no progress")
+def calibrate_cmd(replications: int, seed: int, out: Path | None, quiet: bool) -> None:
+    """The defaults against the vendors' published figures, with 95 % CIs over replications."""
+    from sim.report.progress import ProgressBar
+    from sim.runs.calibrate import calibrate
+
+    if out is not None:
+        writable_dir(out.parent, "--out")
+    with ProgressBar(not quiet, "calibrate") as bar:
+        table = calibrate(replications=replications, seed=seed, progress=bar)
+    shown = table[["figure", "published", "twin", "ci_low", "ci_high", "inside"]]
+    click.echo(shown.to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
+    if out is not None:
+        table.to_csv(out, index=False)
+    if not table["inside"].all():
+        sys.exit(1)
+
+
 @main.command("compare")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--seed", type=SEED, default=None, help="one seed for every variant")

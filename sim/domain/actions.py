@@ -167,3 +167,8 @@ def verify_request(headers: Mapping, body: bytes, key: bytes | str, now: float,
         return ok
     except (TypeError, ValueError, OverflowError):
         return False
+
+
+def payload_bytes(payload: dict) -> int:
+    """The size of a platform event's payload as published (compact JSON, UTF-8), in bytes."""
+    return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))

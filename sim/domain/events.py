@@ -12,6 +12,7 @@ A click batch is columnar (see :class:`sim.core.batch.Batch`). Columns, one row 
 ``email``      for a login: the e-mail identifier (an index into the population's e-mails), else -1
 ``contact``    for a login: the CRM contact index, else -1
 ``size_bytes`` payload size in bytes
+``event_id``   the event's own id (a resent copy carries the original's: the lakehouse deduplicates on it)
 
 :func:`validate` applies the Ingestion API's schema checks to a batch and returns, per event, 0 for
 a valid event or the code of the first rule it breaks (:data:`REJECT_REASONS`).
@@ -41,7 +42,7 @@ REJECT_CODE = {name: i for i, name in enumerate(REJECT_REASONS)}
 # the payload fields a click carries besides its ledger ``id`` and send time ``t``, with their dtypes
 CLICK_FIELDS: dict[str, type] = {"event_time": np.float64, "person": np.int64, "cookie": np.int64,
                                  "page": np.int16, "event": np.int8, "email": np.int64, "contact": np.int64,
-                                 "size_bytes": np.int64}
+                                 "size_bytes": np.int64, "event_id": np.int64}
 
 
 def empty_clicks() -> dict[str, np.ndarray]:

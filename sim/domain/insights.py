@@ -52,6 +52,9 @@ class Insight:
     cooldown_s: float = 600.0
     allowed_lateness_s: float = 0.0
     measure: str = COUNT
+    # tumbling: buckets start where event time + phase_s is a multiple of window_s; a run whose
+    # t = 0 is at epoch E passes E mod window_s, so buckets sit on the wall clock (epoch-aligned)
+    phase_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.window_type not in (SLIDING, TUMBLING):
@@ -204,7 +207,7 @@ class InsightEngine:
 
     def _tumbling(self, t: float, g, watermark: float, value=None) -> tuple[float, float] | None:
         d = self.d
-        k = int(t // d.window_s)
+        k = int((t + d.phase_s) // d.window_s)  # epoch-aligned bucket [k·w, (k+1)·w) on the clock
         buckets = self._buckets.get(g)
         if buckets is None:
             buckets = self._buckets[g] = {}
@@ -219,7 +222,7 @@ class InsightEngine:
             measure = cell[0]
         if not cell[1] and measure >= d.threshold:
             cell[1] = True
-            return k * d.window_s, measure
+            return k * d.window_s - d.phase_s, measure
         return None
 
     # -- state management ------------------------------------------------------------------
@@ -264,7 +267,7 @@ class InsightEngine:
                     if store is self._times:
                         self._vals.pop(g, None)
         else:
-            k_live = int(w // self.d.window_s) if np.isfinite(w) else None
+            k_live = int((w + self.d.phase_s) // self.d.window_s) if np.isfinite(w) else None
             if k_live is None:
                 return
             for g in list(self._buckets):

@@ -187,9 +187,9 @@ class Profile(Model):
     merge_policy: Literal["timestamp_ordered", "dataset_precedence"] = "timestamp_ordered"
     dataset_order: list[Annotated[str, Field(max_length=300)]] = Field(
         default_factory=list, max_length=100, description="dataset_precedence: dataset ids or names, first wins")
-    latency: Latency = Field(default_factory=lambda: latency("3m", "15m"),
+    latency: Latency = Field(default_factory=lambda: latency("3m", "12m"),
                              description="dataset -> profile update (doc: < 15 min at P95 for streaming B2C; "
-                                         "median assumed)")
+                                         "assumed 3 min median and 12 min P95, inside it: sim calibrate checks)")
 
 
 class EventCondition(Model):

@@ -39,6 +39,11 @@ class Visitors(Model):
     login_with_contact_id: Share = Field(0.2, description="share of logins carrying the CRM contact id "
                                                           "instead of the e-mail (assumed)")
     malformed_share: Share = Field(0.001, description="share of events sent malformed (assumed)")
+    duplicate_share: Share = Field(0.002, description="share of events the client sends twice (a beacon resent "
+                                                      "after a lost answer: at-least-once delivery), deduplicated "
+                                                      "on the event id by the lakehouse (assumed)")
+    resend_delay: Latency = Field(default_factory=lambda: latency(2.0, 10.0),
+                                  description="time from an event to its resent copy (assumed)")
     payload_bytes: int = Field(1200, ge=1, le=100_000_000, description="size of one event payload, bytes (assumed)")
     chunk: PositiveDuration = Field(60.0, description="traffic is drawn ahead in chunks of this many seconds of "
                                                       "session starts; results are statistically the same for any "
@@ -71,6 +76,9 @@ class Ingestion(Model):
     on_429: Literal["retry", "drop"] = Field("retry", description="client policy on HTTP 429")
     retry: Retry = Field(default_factory=Retry)
     max_payload_bytes: int = Field(200_000, gt=0, le=1_000_000_000, description="largest request (doc: < 200 KB)")
+    http_latency: Latency = Field(default_factory=lambda: latency(0.1, 0.4),
+                                  description="from the browser's send to the API's acceptance: network and "
+                                              "TLS (assumed: 100 ms median, 400 ms p95)")
     max_clock_skew: Duration = Field(300.0, description="event time may lead receive time by this "
                                                         "much before rejection (assumed)")
     flush_interval: PositiveDuration = Field(180.0, description="micro-batch period (doc: about every 3 min)")
@@ -102,10 +110,16 @@ class Identity(Model):
     crm_contacts: bool = Field(True, description="CRM contacts are loaded as records linking contact id "
                                                  "and e-mail (rule crm_contact) (doc)")
     unique_namespaces: list[Namespace] = Field(
-        ["contact_id"], description="namespaces with at most one value per profile (doc: limits)")
+        default_factory=list, description="namespaces with at most one value per profile; none by default: Data "
+                                          "Cloud's match rules link every source profile they match, two CRM "
+                                          "contacts of one person included (doc: match rules); an Adobe-style "
+                                          "graph keeps one CRM id: [contact_id]")
     namespace_limits: dict[Namespace, Annotated[int, Field(ge=1, le=100_000)]] = Field(
-        default_factory=dict, description="at most n values of a namespace per profile (doc: limits)")
-    max_identities: int | None = Field(50, ge=2, le=100_000, description="identities per profile (doc: Adobe, 50)")
+        default_factory=dict, description="at most n values of a namespace per profile (none by default)")
+    max_identities: int | None = Field(
+        None, ge=2, le=100_000, description="identities per profile; none by default: Data Cloud documents no cap on "
+                                            "the source profiles a unified individual clusters (sec); Adobe's "
+                                            "graph keeps 50 (doc: AEP guardrails)")
     on_exceed: Literal["delete_oldest", "refuse"] = Field(
         "delete_oldest", description="over max_identities: delete the oldest identity (doc: Adobe) or refuse")
 
@@ -122,10 +136,16 @@ class Insights(Model):
     threshold: int = Field(3, ge=1, le=1_000_000)
     window: Duration = Field(600.0, ge=60.0, le=86400.0, description="1 min to 24 h (doc)")
     window_type: Literal["sliding", "tumbling"] = Field(
-        "sliding", description="tumbling = Data Cloud WINDOW buckets (sec); sliding = any 'last T'")
+        "sliding", description="sliding (the default here): any 'last T', the seed's business rule read as "
+                               "written ('three visits within 10 minutes'); tumbling: Data Cloud's WINDOW buckets, "
+                               "epoch-aligned (sec), the default of `sim insights replay`, which replays the "
+                               "platform's SQL")
     cooldown: Duration = Field(600.0, description="sliding: minimum gap between two firings of a profile")
-    allowed_lateness: Duration = Field(300.0, description="events older than the watermark minus this "
-                                                          "are late and not counted (assumed)")
+    allowed_lateness: Duration = Field(300.0, description="events older than the watermark minus this are late "
+                                                          "and not counted; 5 min here because the twin's clicks "
+                                                          "reach the insight through 3-minute micro-batches and "
+                                                          "several devices, out of order (assumed); replay reads "
+                                                          "a log in arrival order and defaults to 0 (Flink's)")
     per_event: Duration = Field(0.00001, description="evaluation time per event (assumed)")
     filter: str = Field("", description="which clicks count, over fields page and event (page_view | login), "
                                         "e.g. \"page in ('pricing', 'product')\"; empty: views of `page`")
@@ -197,6 +217,10 @@ class DataActions(Model):
     action: str = Field("Pricing visit", description="the Action__c field")
     require_contact_id: bool = Field(True, description="action rule: only profiles with a CRM contact")
     targets: list[Literal["platform_event", "webhook"]] = Field(["platform_event"], min_length=1)
+    extra_payload_bytes: int = Field(0, ge=0, le=100_000_000,
+                                     description="bytes of payload fields beyond the five the seed names (custom "
+                                                 "fields of the platform event); an event over the bus's "
+                                                 "max_event_bytes is refused")
     latency: Latency = Field(default_factory=lambda: latency(1.0, 4.0),
                              description="firing to publish request (assumed; doc: ~500 ms p95 on "
                                          "the real-time path)")
@@ -206,6 +230,10 @@ class EventBus(Model):
     """The Salesforce event bus (high-volume platform events)."""
 
     channel: str = Field("Pricing_Visit__e", description="the platform event's API name")
+    max_event_bytes: int = Field(1_000_000, ge=1, le=100_000_000,
+                                 description="largest platform event; a larger publish fails (doc: 1 MB). Each Data "
+                                             "Action publishes one event per call, within the 200 events and "
+                                             "3 MB a call may carry (doc)")
     publish_allocation_per_hour: int = Field(250_000, ge=0, le=1_000_000_000, description="publishes per rolling hour "
                                                                         "(doc: Performance/Unlimited)")
     retention: PositiveDuration = Field(72 * 3600.0, description="events older than this are gone (doc: 72 h)")

@@ -89,3 +89,64 @@ def test_catch_within_longer_than_the_horizon_warns(sim_cmd, tmp_path):
     proc = subprocess.run([*sim_cmd, "run", str(DEFAULT), "--set", "horizon=10m", "--set", "catch_within=1h",
                            "--out", str(tmp_path), "-q", "--no-plots"], capture_output=True, text=True)
     assert proc.returncode == 0 and "warning: catch_within (3600 s) is longer than the horizon" in proc.stderr
+
+
+def test_tumbling_buckets_sit_on_the_clock_not_on_the_run_start():
+    """Data Cloud's WINDOW buckets (and Kafka's, Flink's) are epoch-aligned: with t = 0 at 08:05,
+    a 10-minute bucket ends at 08:10 (t = 300 s), so views at t = 250, 290 and 310 s straddle it
+    and do not fire, while 310, 330, 350 s (all in 08:10-08:20) do."""
+    over = {"insights.window_type": "tumbling", "insights.allowed_lateness": 0, "start": "2026-11-24T08:05:00Z"}
+    login = [{"t": 10, "cookie": A, "page": "login", "email": 0, "person": 0}]
+    straddle = login + [{"t": t, "cookie": A, "page": "pricing", "person": 0} for t in (250, 290, 310)]
+    inside = login + [{"t": t, "cookie": A, "page": "pricing", "person": 0} for t in (310, 330, 350)]
+    assert twin(straddle, **over).counts["insights"]["firings"] == 0
+    assert twin(inside, **over).counts["insights"]["firings"] == 1
+    aligned = {**over, "start": "2026-11-24T08:00:00Z"}  # the same views, one bucket [08:00, 08:10)
+    assert twin(straddle, **aligned).counts["insights"]["firings"] == 1
+
+
+def test_a_platform_event_over_the_size_limit_is_refused_at_publish():
+    """An event over the bus's limit (1 MB, doc) fails its publish call: dropped event_too_large,
+    so the intent is missed for that reason. Exactly at the limit it is published."""
+    size = twin().counts["data_actions"]["largest_event_bytes"]
+    assert status(twin(**{"event_bus.max_event_bytes": size})) == ("caught", "")
+    refused = twin(**{"event_bus.max_event_bytes": size - 1})
+    assert status(refused) == ("missed", "event_too_large")
+    assert refused.counts["event_bus"]["event_too_large"] == 1
+    big = twin(**{"data_actions.extra_payload_bytes": 1_000_000})  # custom fields past the default 1 MB
+    assert status(big) == ("missed", "event_too_large")
+
+
+def test_requests_take_network_time_and_one_that_misses_a_flush_waits_for_the_next():
+    """click -> ingest is the HTTP latency (here fixed 2 s): a view sent at 179 s reaches the API
+    at 181 s, after the 3-minute flush, and goes in the next micro-batch."""
+    rows = [{"t": 10, "cookie": A, "page": "login", "email": 0, "person": 0},
+            {"t": 179, "cookie": A, "page": "pricing", "person": 0}]
+    r = twin(rows, **{"ingestion.http_latency": {"median": "2s", "p95": "2s"}})
+    assert r.latency("click->ingest").tolist() == [2.0, 2.0]
+    lake = r.ledger.stage_times("click", "lakehouse", r.horizon_s)
+    assert lake[0] < 360 < lake[1]  # 12 s arrives before the 180 s flush; 181 s after it
+    none = twin(rows, **{"ingestion.http_latency": {"median": 0, "p95": 0}})
+    assert none.latency("click->ingest").tolist() == [0.0, 0.0]
+
+
+def test_a_resent_event_is_deduplicated_on_its_event_id():
+    """At-least-once: the copy of an event reaches the lakehouse, which keeps one row per event
+    id (dropped ``duplicate``); the insight counts the view once."""
+    copies = INTENT + [{**INTENT[3], "t": INTENT[3]["t"] + 5, "event_id": 3}]
+    r = twin(copies)
+    assert r.conservation.by_kind["click"]["dropped"].get("duplicate") == 1
+    assert r.counts["lakehouse"]["duplicates_dropped"] == 1
+    assert r.counts["insights"]["firings"] == 1 and len(r.intents()) == 1  # the copy is no fourth view
+    two_views = INTENT[:3] + [{**INTENT[2], "t": INTENT[2]["t"] + 5, "event_id": 2}]
+    assert twin(two_views).counts["insights"]["firings"] == 0  # a copy of the 2nd view is not a 3rd
+
+
+def test_the_traffic_model_resends_a_share_of_events_and_the_twin_drops_them():
+    r = sim.run(DEFAULT, overrides={"horizon": "30m", "visitors.duplicate_share": 0.05}, progress=False)
+    sent = r.counts["visitors"]["resent_drawn"]
+    dropped = r.conservation.by_kind["click"]["dropped"].get("duplicate", 0)
+    # the rest are copies of malformed events, or still in the last micro-batch at the horizon
+    assert sent > 0 and 0.75 * sent <= dropped <= sent
+    none = sim.run(DEFAULT, overrides={"horizon": "30m", "visitors.duplicate_share": 0}, progress=False)
+    assert none.counts["visitors"]["resent_drawn"] == 0 and "duplicate" not in none.conservation.dropped

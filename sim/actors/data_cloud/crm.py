@@ -48,6 +48,7 @@ class CrmFlow(Actor):
         self.failed_batches = 0
         self.tasks = 0
         self.busy_s = 0.0
+        self.largest_batch = 0
         for w in range(self.p.flow.concurrency):
             ctx.env.process(self._worker(w))
 
@@ -55,6 +56,7 @@ class CrmFlow(Actor):
         env, f = self.env, self.p.flow
         while True:
             batch = yield from self.queue.take(f.batch_size)
+            self.largest_batch = max(self.largest_batch, len(batch))
             start = env.now
             ids = np.array([d for d, _ in batch], dtype=np.int64)
             self.ledger.stamp(KIND, "flow_start", ids, start)
@@ -93,4 +95,4 @@ class CrmFlow(Actor):
     def counts(self) -> dict:
         return {"flow_batches": self.batches, "events_processed": self.events, "tasks_created": self.tasks,
                 "notifications_sent": self.tasks, "flow_faults": self.faults_count,
-                "failed_batches": self.failed_batches, "busy_s": round(self.busy_s, 6)}
+                "failed_batches": self.failed_batches, "largest_batch": self.largest_batch, "busy_s": round(self.busy_s, 6)}

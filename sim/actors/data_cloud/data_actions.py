@@ -18,7 +18,7 @@ import numpy as np
 from sim.actors.base import Actor, IdSet, RunContext
 from sim.actors.data_cloud.insights import InsightFiring
 from sim.core.dists import lognormal
-from sim.domain.actions import action_payload, iso_time
+from sim.domain.actions import action_payload, iso_time, payload_bytes
 from sim.domain.population import Population
 from sim.scenario.data_cloud import DataActions
 
@@ -42,6 +42,7 @@ class DataActionService(Actor):
         self.firings = 0
         self.filtered = 0
         self.created = {"platform_event": 0, "webhook": 0}
+        self.largest = 0  # bytes of the largest platform event published
 
     def on_firing(self, firing: InsightFiring) -> None:
         now = self.env.now
@@ -73,11 +74,17 @@ class DataActionService(Actor):
 
     def _send(self, kind: str, sink, mid: int, payload: dict) -> None:
         self.pending[kind].remove(mid)
-        sink(mid, payload)
+        if kind == "platform_event":
+            size = payload_bytes(payload) + self.p.extra_payload_bytes
+            self.largest = max(self.largest, size)
+            sink(mid, payload, size)
+        else:
+            sink(mid, payload)
 
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
         return {k: [s.array()] for k, s in self.pending.items()}
 
     def counts(self) -> dict:
         return {"firings_received": self.firings, "filtered_no_contact": self.filtered,
-                "platform_events": self.created["platform_event"], "webhooks": self.created["webhook"]}
+                "platform_events": self.created["platform_event"], "webhooks": self.created["webhook"],
+                "largest_event_bytes": self.largest}

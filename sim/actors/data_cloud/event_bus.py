@@ -79,6 +79,7 @@ class EventBus(Actor):
         self.peak_allocation = 0
         self.first_limit_exceeded: float | None = None
         self.delivery_limited = 0
+        self.too_large = 0
         for t in [0.0] + [c for c in self.faults.changes("event_bus") if 0 < c <= ctx.horizon]:
             ctx.sample("publish_allocation", t, self.allocation_at(t))  # the allocation's steps
 
@@ -99,9 +100,14 @@ class EventBus(Actor):
     def allocation_at(self, t: float) -> int:
         return self.faults.allocation("event_bus", t, self.p.publish_allocation_per_hour)
 
-    def publish(self, mid: int, payload: dict) -> None:
-        """A publish request for ledger message ``mid`` arrives now."""
+    def publish(self, mid: int, payload: dict, size_bytes: int = 0) -> None:
+        """A publish request (one call of one event) for ledger message ``mid`` arrives now;
+        ``size_bytes`` is the event's serialized size."""
         now = self.env.now
+        if size_bytes > self.p.max_event_bytes:  # the publish call fails: the event is over 1 MB
+            self.too_large += 1
+            self.ledger.drop("platform_event", np.array([mid]), "event_too_large", now)
+            return
         if self.rng_tx.random() < self.p.transaction_failure_rate:
             if self.p.publish_behavior == "after_commit":
                 self.rolled_back += 1
@@ -191,7 +197,7 @@ class EventBus(Actor):
     def counts(self) -> dict:
         return {"channel": self.channel, "published": self.published, "limit_exceeded": self.limit_exceeded,
                 "retried_publishes": self.retried_publishes, "rolled_back": self.rolled_back,
-                "published_after_rollback": self.published_after_rollback,
+                "published_after_rollback": self.published_after_rollback, "event_too_large": self.too_large,
                 "allocation_peak_per_hour": self.peak_allocation, "first_limit_exceeded_s": self.first_limit_exceeded, "delivery_allocation_limited": self.delivery_limited,
                 "last_replay_id": self.replay_id, "subscribers": [q.kind for q in self.subscribers]}
 

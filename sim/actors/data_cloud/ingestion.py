@@ -1,6 +1,8 @@
 """The streaming Ingestion API: rate limit, payload validation, micro-batching.
 
-Each click is one HTTP request, sent at its click time. The API's token bucket
+Each click is one HTTP request, sent at its click time and reaching the API ``http_latency`` later
+(requests therefore arrive out of send order; one still on the way at a flush waits for the next
+micro-batch). The API's token bucket
 (:class:`~sim.core.token_bucket.TokenBucket`) answers HTTP 429 when over ``rate_limit_per_s``; the
 client then retries with exponential back-off and jitter (``on_429: retry``, up to
 ``retry.max_attempts`` attempts, then the click is dropped as ``rate_limited``) or drops at once
@@ -24,6 +26,7 @@ import numpy as np
 
 from sim.actors.base import Actor, RunContext
 from sim.core.batch import Batch
+from sim.core.dists import lognormal
 from sim.core.token_bucket import TokenBucket
 from sim.domain.events import CLICK_FIELDS, REJECT_REASONS, PayloadRules, validate
 from sim.scenario.data_cloud import Ingestion
@@ -44,6 +47,8 @@ class IngestionAPI(Actor):
         self.bucket = TokenBucket(self.p.rate_limit_per_s, self.p.burst)
         self.rules = PayloadRules(self.p.max_payload_bytes, self.p.max_clock_skew)
         self.rng = ctx.rng("ingestion.retry")
+        self.rng_http = ctx.rng("ingestion.http")
+        self._transit: dict[str, np.ndarray] = {"id": np.empty(0, dtype=np.int64)}  # sent, not arrived yet
         self._retries: list[tuple[float, int, int]] = []  # (time, id, attempt) heap
         self._parked: dict[int, tuple] = {}  # id -> carried columns of a click waiting to retry
         self._drops: tuple[list[int], list[float]] = ([], [])  # rate-limited, written once per wake-up
@@ -72,12 +77,33 @@ class IngestionAPI(Actor):
             self._flush(flush_at)
             k += 1
 
-    def _admit_until(self, until: float) -> None:
+    def _arrivals(self, until: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The clicks whose requests reach the API before ``until``: the ones sent now (created in
+        the ledger at their send time) plus those still in transit, each arriving ``http_latency``
+        after its send; in arrival order. Later arrivals stay in transit for the next round."""
         cols = self.source.take_until(until)
         n = len(cols["t"])
         ids = self.ledger.create("click", cols["t"]) if n else np.empty(0, dtype=np.int64)
         for observe in self.observers:
             observe(ids, cols)
+        cols = {c: (cols[c] if c in cols else ids.copy()) for c in ("t", *_CARRY)}  # event_id: own id by default
+        lat = self.p.http_latency
+        if lat.median > 0 and n:
+            cols["t"] = cols["t"] + lognormal(self.rng_http, lat.median, lat.sigma, size=n)
+        cols["id"] = ids
+        if len(self._transit["id"]):
+            cols = {c: np.concatenate([self._transit[c], cols[c]]) for c in cols}
+        if lat.median > 0:
+            order = np.argsort(cols["t"], kind="stable")
+            cols = {c: v[order] for c, v in cols.items()}
+        k = int(np.searchsorted(cols["t"], until, side="left"))
+        self._transit = {c: v[k:] for c, v in cols.items()}
+        cols = {c: v[:k] for c, v in cols.items()}
+        return cols.pop("id"), cols
+
+    def _admit_until(self, until: float) -> None:
+        ids, cols = self._arrivals(until)
+        n = len(ids)
         self.requests += n
         t = cols["t"]
         m = 0 if self._retries else self.bucket.admit_prefix(t)
@@ -173,7 +199,7 @@ class IngestionAPI(Actor):
 
     # -- accounting ------------------------------------------------------------------------
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
-        parts = [b.ids for b in self._buffer]
+        parts = [b.ids for b in self._buffer] + [self._transit["id"]]
         parts.append(np.array([mid for _, mid, _ in self._retries], dtype=np.int64))
         return {"click": parts}
 

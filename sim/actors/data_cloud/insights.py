@@ -43,7 +43,8 @@ class InsightActor(Actor):
         p = settings
         self.p = p
         self.engine = InsightEngine(CountInsight(p.name, p.threshold, p.window, p.window_type,
-                                                 p.cooldown, p.allowed_lateness, p.measure.partition(":")[0]))
+                                                 p.cooldown, p.allowed_lateness, p.measure.partition(":")[0],
+                                                 phase_s=ctx.start_epoch_s % p.window))
         self.page_code = PAGE_CODE[p.page]
         self.filter = compile_filter(p.filter) if p.filter else None
         self.on_firing = on_firing

@@ -32,6 +32,8 @@ class Lakehouse(Actor):
         self._seq = 0
         self.batches = 0
         self.events = 0
+        self.duplicates = 0
+        self._seen = np.zeros(1024, dtype=bool)  # event ids processed so far
 
     def submit(self, batch: Batch, ready: float) -> None:
         """Take a micro-batch cut at ``ready`` (seconds, >= now)."""
@@ -47,11 +49,34 @@ class Lakehouse(Actor):
         batch = self._in_service.pop(key)
         self.batches += 1
         self.events += len(batch)
-        self.forward(batch.with_columns(t=np.full(len(batch), done)))
+        dup = self._duplicates(batch["event_id"])
+        if dup.any():  # at-least-once delivery: the data stream keeps one row per event id
+            self.duplicates += int(dup.sum())
+            self.ledger.drop("click", batch.ids[dup], "duplicate", done)
+            batch = batch.take(~dup)
+        if len(batch):
+            self.forward(batch.with_columns(t=np.full(len(batch), done)))
+
+    def _duplicates(self, event_id: np.ndarray) -> np.ndarray:
+        """Rows whose event id was processed before (in an earlier batch or earlier in this one)."""
+        if not len(event_id):
+            return np.zeros(0, dtype=bool)
+        top = int(event_id.max()) + 1
+        if top > len(self._seen):
+            grown = np.zeros(max(top, 2 * len(self._seen)), dtype=bool)
+            grown[: len(self._seen)] = self._seen
+            self._seen = grown
+        dup = self._seen[event_id].copy()
+        _, first = np.unique(event_id, return_index=True)
+        repeat = np.ones(len(event_id), dtype=bool)
+        repeat[first] = False
+        dup |= repeat
+        self._seen[event_id] = True
+        return dup
 
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
         return {"click": [b.ids for b in self._in_service.values()]}
 
     def counts(self) -> dict:
-        return {"batches": self.batches, "events": self.events,
+        return {"batches": self.batches, "events": self.events, "duplicates_dropped": self.duplicates,
                 "busy_s": round(self.station.busy_s, 6)}

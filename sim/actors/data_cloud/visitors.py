@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from sim.actors.base import Actor, RunContext
+from sim.core.dists import lognormal
 from sim.domain.events import CLICK_FIELDS, LOGIN, PAGE_CODE, PAGE_VIEW, PAGES, empty_clicks
 from sim.domain.population import Population
 from sim.scenario.data_cloud import Visitors
@@ -44,6 +45,9 @@ class WebVisitors(Actor):
         self.oversize_bytes = oversize_bytes  # the size of an event a buggy tag sends too large
         self.rng = ctx.rng("visitors")
         self.rng_faults = ctx.rng("visitors.malformed")
+        self.rng_resend = ctx.rng("visitors.resend")
+        self.next_event_id = 0
+        self.resent = 0
         self.start_epoch = ctx.start_epoch_s
         self.linked = np.zeros(max(population.n_cookies, 1), dtype=bool)
         self.pending = empty_clicks()
@@ -132,10 +136,27 @@ class WebVisitors(Actor):
             "email": email,
             "contact": contact,
             "size_bytes": np.full(n, p.payload_bytes, dtype=np.int64),
+            "event_id": np.arange(self.next_event_id, self.next_event_id + n, dtype=np.int64),
         }
+        self.next_event_id += n
         self._corrupt(cols)
         self.pricing_views += int(((cols["page"] == PAGE_CODE["pricing"]) & (event == PAGE_VIEW)).sum())
-        return cols
+        return self._resend(cols)
+
+    def _resend(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """At-least-once delivery: a share of events is sent a second time (same event id and
+        content) after ``resend_delay``; the lakehouse drops the copy (``duplicate``)."""
+        n = len(cols["t"])
+        if not n or self.p.duplicate_share <= 0:
+            return cols
+        again = np.flatnonzero(self.rng_resend.random(n) < self.p.duplicate_share)
+        if not len(again):
+            return cols
+        self.resent += len(again)
+        delay = lognormal(self.rng_resend, self.p.resend_delay.median, self.p.resend_delay.sigma, size=len(again))
+        copies = {c: v[again] for c, v in cols.items()}
+        copies["t"] = copies["t"] + delay
+        return {c: np.concatenate([cols[c], copies[c]]) for c in cols}
 
     def _corrupt(self, cols: dict[str, np.ndarray]) -> None:
         """Break one field of a share of events, as buggy tags do."""
@@ -173,7 +194,7 @@ class WebVisitors(Actor):
 
     def counts(self) -> dict:
         return {"sessions_drawn": self.sessions, "clicks_sent": self.clicks, "logins_drawn": self.logins,
-                "malformed_drawn": self.malformed}
+                "malformed_drawn": self.malformed, "resent_drawn": self.resent}
 
 
 class ScriptedClicks:
@@ -197,6 +218,7 @@ class ScriptedClicks:
             "email": [r.get("email", -1) for r in rows],
             "contact": [r.get("contact", -1) for r in rows],
             "size_bytes": [r.get("size_bytes", 1000) for r in rows],
+            "event_id": [r.get("event_id", k) for k, r in enumerate(rows)],
         }
         self.cols = {c: np.array(values[c], dtype=empty.dtype) for c, empty in empty_clicks().items()}
         self.pos = 0
