@@ -64,9 +64,11 @@ def simulate(fn, *args, **kwargs):
     """Call a simulation; a bad scenario exits with code 2, a conservation failure with code 3."""
     from sim.core.ledger import ConservationError
 
+    from sim.io.csvrows import BadInputError
+
     try:
         return fn(*args, **kwargs)
-    except ScenarioError as exc:
+    except (ScenarioError, BadInputError) as exc:
         fail(str(exc))
     except ConservationError as exc:
         fail(str(exc), 3)
@@ -90,7 +92,7 @@ def writable_dir(path: Path, flag: str) -> None:
         fail(f"{flag} {path}: {problem}; give a directory that can be written")
 
 
-def check_size(scenario, overrides, max_memory, figures: bool = False, copies: int = 1) -> None:
+def check_size(scenario, overrides, max_memory, figures: bool = False, copies: int = 1, **options) -> None:
     """Refuse (exit 2, with the estimate and the flag that raises the limit) a run that would not
     fit the machine, before anything is simulated."""
     from sim.runs import budget
@@ -98,4 +100,4 @@ def check_size(scenario, overrides, max_memory, figures: bool = False, copies: i
     from sim.systems import get
 
     sc = load(scenario, overrides)
-    budget.check(get(sc.system).estimate(sc), str(scenario), max_memory, figures=figures, copies=copies)
+    budget.check(get(sc.system).estimate(sc, **options), str(scenario), max_memory, figures=figures, copies=copies)

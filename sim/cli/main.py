@@ -44,9 +44,23 @@ def main() -> None:
 @click.option("--workers", type=WORKERS, default=None, help="replications: worker processes")
 @click.option("--max-memory", default=None, metavar="SIZE",
               help="refuse runs estimated above this (e.g. 16GB; default: 80 % of the available memory)")
+@click.option("--events", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="drive the run from this event log (CSV, JSON Lines, Parquet) instead of the traffic model")
+@click.option("--map", "maps", multiple=True, metavar="NAME=COLUMN",
+              help="--events: the log's column for time, user, page, email, contact (default: the same name)")
+@click.option("--speedup", type=FiniteFloat(0.0, 1e6), default=1.0, show_default=True,
+              help="--events: divide the time between events by this")
+@click.option("--copies", type=click.IntRange(min=1, max=1000), default=1, show_default=True,
+              help="--events: superpose this many copies of the log, each with users of its own")
+@click.option("--shift", default="0s", show_default=True, help="--events: copy k starts k x this later")
+@click.option("--max-disorder", default="5m", show_default=True,
+              help="--events: rows out of time order by more than this are rejected")
+@click.option("--on-bad-row", type=click.Choice(["skip", "fail"]), default="skip", show_default=True,
+              help="--events: report bad rows and go on, or stop at the first")
 def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, no_plots: bool, quiet: bool,
             replications: int | None, warmup: str, until_precision: float | None, max_replications: int,
-            workers: int | None, max_memory: str | None) -> None:
+            workers: int | None, max_memory: str | None, events: Path | None, maps: tuple[str, ...],
+            speedup: float, copies: int, shift: str, max_disorder: str, on_bad_row: str) -> None:
     """Simulate SCENARIO once (or --replications times) and report latency, throughput and losses."""
     from sim.report.tables import print_summary
     from sim.runs.runner import run
@@ -61,8 +75,14 @@ def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, 
     console = make_console()
     overrides = parse_sets(sets)
     writable_dir(out, "--out")
-    simulate(check_size, scenario, overrides, max_memory, figures=not no_plots)
-    result = simulate(run, scenario, seed=seed, overrides=overrides, progress=not quiet, max_memory=max_memory)
+    options = {}
+    if events is not None:
+        options["visitors"] = trace = trace_log(events, maps, speedup, copies, shift, max_disorder, on_bad_row)
+        if "horizon" not in overrides:  # the run covers the whole log
+            overrides["horizon"] = simulate(trace.horizon_s)
+    simulate(check_size, scenario, overrides, max_memory, figures=not no_plots, **options)
+    result = simulate(run, scenario, seed=seed, overrides=overrides, progress=not quiet, max_memory=max_memory,
+                      **options)
     for warning in result.warnings():
         click.echo(f"warning: {warning}", err=True)
     paths = result.write(out, plots=not no_plots, command=" ".join(["sim", *sys.argv[1:]]))
@@ -70,6 +90,27 @@ def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, 
         print_summary(result, console)
         console.print(f"wrote {', '.join(str(p) for p in paths)} ({process_wall_s():.1f} s wall, "
                       f"{result.wall_s:.1f} s simulating)", soft_wrap=True)
+
+
+def trace_log(events: Path, maps: tuple[str, ...], speedup: float, copies: int, shift: str, max_disorder: str,
+              on_bad_row: str):
+    """The event log of ``--events`` with its options (exit 2 on a bad one)."""
+    from sim.actors.data_cloud.trace import TraceLog
+    from sim.cli.common import fail
+    from sim.core.units import parse_duration
+    from sim.io.csvrows import BadInputError
+
+    mapping = {}
+    for item in maps:
+        name, sep, column = item.partition("=")
+        if not sep or not name or not column:
+            fail(f"--map {item!r}: expected NAME=COLUMN, e.g. time=ts")
+        mapping[name.strip()] = column.strip()
+    try:
+        return TraceLog(events, mapping, speedup=speedup, copies=copies, shift=parse_duration(shift),
+                        max_disorder=parse_duration(max_disorder), on_bad_row=on_bad_row)  # type: ignore[arg-type]
+    except (BadInputError, ValueError) as exc:
+        fail(f"--events {events}: {exc}" if str(events) not in str(exc) else str(exc))
 
 
 @main.command("validate")

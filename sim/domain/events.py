@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PAGES = ("home", "product", "pricing", "blog", "docs", "contact", "careers", "login")
+PAGES = ("home", "product", "pricing", "blog", "docs", "contact", "careers", "login", "other")  # other: any
+# page of a replayed event log that the twin has no name for (a plain page view)
 PAGE_CODE = {name: i for i, name in enumerate(PAGES)}
 PAGE_VIEW, LOGIN = 0, 1
 

@@ -55,6 +55,16 @@ def print_summary(result, console: Console | None = None) -> None:
                       f"profiles {ident.get('unified_profiles', 0):,}, merges {ident.get('merges', 0):,}, "
                       f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}",
                       soft_wrap=True)
+    vis = counts.get("visitors", {})
+    if "rows_rejected" in vis:  # a trace-driven run
+        console.print(f"event log {vis['events_file']}: rows read {vis['rows_read']:,} (x{vis['copies']} copies), "
+                      f"clicks sent {vis['clicks_sent']:,}, rejected {vis['rows_rejected']:,}, due after the horizon "
+                      f"{vis['rows_pending']:,}", soft_wrap=True)
+        for line in vis["rejected_rows"][:10]:
+            console.print(f"  rejected {line}", soft_wrap=True, highlight=False)
+        if vis["rows_rejected"] > 10:
+            console.print(f"  ... {vis['rows_rejected'] - 10:,} more (summary.json counts.visitors.rejected_rows "
+                          "has the first 100)", soft_wrap=True)
     bus = counts.get("event_bus", {})
     if "platform_event" in result.ledger.tables:
         first = bus.get("first_limit_exceeded_s")

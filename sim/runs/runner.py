@@ -81,7 +81,7 @@ def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
     seed = sc.seed if seed is None else int(seed)
     started = time.perf_counter()
     system = get_system(sc.system)
-    budget.check(system.estimate(sc), sc.name, max_memory)
+    budget.check(system.estimate(sc, **options), sc.name, max_memory)
     pipe = system.build(sc, seed, **options)
     return execute(pipe, progress=progress, check=check, started=started)
 

@@ -112,7 +112,7 @@ class AepDataflows(System):
     def throughput(self, kinds: dict[str, Kind]) -> dict[str, list[tuple[str, str | None]]]:
         return {actor: [(k, s) for k, s in pairs if k in kinds] for actor, pairs in THROUGHPUT.items()}
 
-    def estimate(self, scenario) -> Estimate:
+    def estimate(self, scenario, **options: Any) -> Estimate:
         """Changes from each source's change model, rows at the start, web events; memory per
         message measured on the bundled scenarios."""
         start, h = scenario.start_epoch_s, scenario.horizon

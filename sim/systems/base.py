@@ -99,7 +99,7 @@ class System(ABC):
     def build(self, scenario: ScenarioBase, seed: int, **options: Any) -> Pipeline:
         """Wire the actors of ``scenario`` for one run with ``seed``."""
 
-    def estimate(self, scenario: ScenarioBase) -> Estimate:
+    def estimate(self, scenario: ScenarioBase, **options: Any) -> Estimate:
         """The expected messages and memory of a run of ``scenario`` (see :mod:`sim.runs.budget`)."""
         return Estimate({}, BASE_BYTES)
 

@@ -174,12 +174,16 @@ class DataCloud(System):
             out += [Kind(f"pubsub:{s.name}", PUBSUB_STAGES, "platform_event") for s in scenario.subscribers.pubsub]
         return out
 
-    def estimate(self, scenario: DataCloudScenario) -> Estimate:
+    def estimate(self, scenario: DataCloudScenario, visitors=None, **options: Any) -> Estimate:
         """Clicks from the traffic model (sessions/s x hourly profile x pages per session over the
-        horizon) and memory per click measured on the reference machine (see benchmarks/)."""
+        horizon), or from the event log of a trace-driven run, and memory per click measured on
+        the reference machine (see benchmarks/)."""
         v = scenario.visitors
-        clicks = expected_sessions(v.rate_per_s, v.daily_profile, scenario.start_epoch_s, scenario.horizon) * \
-            v.pages_per_session
+        if visitors is not None and hasattr(visitors, "expected_clicks"):
+            clicks = visitors.expected_clicks()
+        else:
+            clicks = expected_sessions(v.rate_per_s, v.daily_profile, scenario.start_epoch_s, scenario.horizon) * \
+                v.pages_per_session
         people = v.prospects * (PROSPECT_BYTES + v.mean_devices * 16) + v.anonymous * COOKIE_BYTES
         return Estimate({"click": clicks}, BASE_BYTES + people + clicks * SIM_BYTES_PER_CLICK,
                         clicks * FIGURE_BYTES_PER_CLICK)
@@ -202,7 +206,7 @@ class DataCloud(System):
         :class:`~sim.actors.data_cloud.visitors.ScriptedClicks`) or a callable
         ``(ctx, population) -> object``.
         """
-        ctx = new_context(scenario, seed, self.kinds(scenario), self.estimate(scenario).messages)
+        ctx = new_context(scenario, seed, self.kinds(scenario), self.estimate(scenario, visitors).messages)
         rng = ctx.rng
         v = scenario.visitors
         population = build_population(rng("population"), prospects=v.prospects, anonymous=v.anonymous,

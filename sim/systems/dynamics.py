@@ -91,7 +91,7 @@ class DynamicsJourneys(System):
     headline = (f"latency_s.{FIRST_STEP}.p90", f"latency_s.{FIRST_STEP}.p95", "latency_s.change->inbox.p50",
                 "throughput_per_s.journeys")
 
-    def estimate(self, scenario: DynamicsScenario) -> Estimate:
+    def estimate(self, scenario: DynamicsScenario, **options: Any) -> Estimate:
         """Changes from the sources (records created at ``per_hour`` over the horizon, each with its
         steps, plus bulk updates of the backlog) and memory for the Dataverse records, which are
         kept as Python rows (about 1.5 KB each), the ledger and the journeys' state."""
