@@ -192,8 +192,10 @@ main.add_command(identity)
 from sim.cli.insights import insights  # noqa: E402  (sub-command group)
 from sim.cli.experiments import results_cmd, sweep_cmd  # noqa: E402
 from sim.cli.aep import aep  # noqa: E402  (sub-command group)
+from sim.cli.fit import fit_cmd  # noqa: E402
 
 main.add_command(insights)
 main.add_command(sweep_cmd)
 main.add_command(results_cmd)
 main.add_command(aep)
+main.add_command(fit_cmd)
