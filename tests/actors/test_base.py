@@ -13,13 +13,15 @@ def test_a_message_released_exactly_at_the_horizon_is_not_held():
     """A timed hold holds the messages released strictly after the horizon; pruning at ``now``
     forgets the groups released by then (exactly then included)."""
     hold = TimedHold()
-    hold.add(np.array([1, 2, 3]), np.array([5.0, 10.0, 10.5]))
-    hold.add(np.array([4]), np.array([10.0]))
+    hold.add(np.array([1, 2]), np.array([5.0, 10.0]))
+    hold.add(np.array([3, 4]), np.array([10.0, 10.5]))
     hold.add(np.array([], dtype=np.int64), np.array([]))
-    assert [a.tolist() for a in hold.held(10.0)] == [[3]]
-    assert [a.tolist() for a in hold.held(9.99)] == [[2, 3], [4]]
+    assert [a.tolist() for a in hold.held(10.0)] == [[4]]
+    assert [a.tolist() for a in hold.held(9.99)] == [[2], [3, 4]]
+    hold.prune(9.99)
+    assert [a.tolist() for a in hold.held(0.0)] == [[1, 2], [3, 4]]
     hold.prune(10.0)
-    assert [a.tolist() for a in hold.held(0.0)] == [[1, 2, 3]]
+    assert [a.tolist() for a in hold.held(0.0)] == [[3, 4]]
     hold.prune(10.5)
     assert hold.held(0.0) == []
 
