@@ -78,6 +78,14 @@ def test_an_error_rate_fault_rolls_back_the_batch_and_an_outage_only_delays():
     assert states(ctx, "flow") == [DROPPED, DROPPED] and pop.org.tasks == []
     assert flow.counts()["failed_batches"] == 1
     assert ctx.ledger.dropped_by_reason("flow", 100.0) == {"flow_error": 2}
+    assert ctx.ledger.table("flow").end_t[:2].tolist() == [3.3, 3.3]  # dropped at the rollback
+    ctx, flow, pop = rig(2, batch_size=1, faults=[("crm", "error_rate", 0.0, 2.5, 1.0)], unknown={1})
+    ctx.env.run(until=100.0)
+    assert states(ctx, "flow") == [DROPPED, DELIVERED]  # the Flow goes on after a failed batch
+    assert flow.counts()["flow_faults"] == 1
+    ctx, flow, _ = rig(3, batch_size=1, unknown={0, 2})
+    ctx.env.run(until=100.0)
+    assert flow.counts()["flow_faults"] == 2
     ctx, flow, _ = rig(2, faults=[("crm", "outage", 0.0, 50.0)])
     ctx.env.run(until=100.0)
     assert stamps(ctx, "flow", "flow_start") == [50.0, 50.0]

@@ -84,6 +84,35 @@ def test_retention_drops_exactly_the_items_older_than_72_hours():
     assert ledger.dropped_by_reason("flow", RETENTION + 100) == {"retention": 1}
     assert ledger.states_at("flow", RETENTION + 100).tolist() == [2, 0, 0]
     assert q.outage_waits == 1
+    assert ledger.table("flow").end_t[0] == RETENTION + 10.0
+
+
+def test_an_item_expired_when_it_becomes_available_is_dropped_not_taken():
+    """An item first available after it outlived the retention is dropped when the subscriber gets
+    to it, even exactly at its availability."""
+    env, ledger, q = setup(0)
+    for did, (avail, pub) in zip(ledger.create("flow", np.zeros(2)), ((RETENTION + 10, 0.0), (RETENTION + 10, 20.0))):
+        q.put(int(did), Item(avail, pub))
+    assert q.ids().tolist() == [0, 1] and q.ids().dtype == np.int64
+    out = []
+    env.process(taker(env, q, 10, out))
+    env.run(until=RETENTION + 100)
+    assert out == [(RETENTION + 10, [1])] and ledger.states_at("flow", RETENTION + 100).tolist() == [2, 0]
+
+
+def test_each_outage_met_is_counted():
+    """Every outage the subscriber runs into counts once in ``outage_waits``."""
+    faults = FaultSchedule([Fault("crm", "outage", 0.0, 10.0), Fault("crm", "outage", 20.0, 10.0)])
+    env, ledger, q = setup(1, faults=faults)
+    out = []
+    env.process(taker(env, q, 10, out))
+
+    def later():
+        yield env.timeout(25.0)
+        q.put(int(ledger.create("flow", 25.0)[0]), Item(25.0))
+    env.process(later())
+    env.run(until=100)
+    assert out == [(10.0, [0]), (30.0, [1])] and q.outage_waits == 2
 
 
 def test_an_outage_holds_the_subscriber_until_it_ends():
@@ -113,7 +142,7 @@ def test_admit_limits_the_batch_and_blocks_until_the_allocation_frees():
         calls.append((now, n, k))
         return k
     out = []
-    env.process(taker(env, q, 4, out, admit=admit, blocked_until=lambda now: 100.0))
+    env.process(taker(env, q, 4, out, admit=admit, blocked_until=lambda now: max(now, 100.0)))
     env.run(until=300)
     assert out == [(0.0, [0, 1, 2]), (100.000001, [3, 4])]
     assert calls == [(0.0, 4, 3), (0.0, 2, 0), (100.0, 2, 0), (100.000001, 2, 2)]

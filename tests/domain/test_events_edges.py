@@ -47,6 +47,8 @@ def test_each_rule_and_the_first_broken_one_wins():
     cols = clicks(event_time=[1e9], size_bytes=[10**6], event=[LOGIN])
     assert reasons(cols) == ["event_time_in_future"]
     assert REJECT_CODE["valid"] == 0
+    assert reasons(clicks(event=[LOGIN], contact=[0])) == ["valid"]  # contact 0 is a contact
+    assert reasons(clicks(event=[LOGIN], email=[0])) == ["valid"]
     empty = empty_clicks()
     assert set(empty) == {"t", "event_time", "person", "cookie", "page", "event", "email", "contact", "size_bytes"}
     assert all(len(v) == 0 for v in empty.values()) and empty["page"].dtype == np.int16

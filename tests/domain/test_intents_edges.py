@@ -108,3 +108,25 @@ def test_find_intents_threshold_window_and_cooldown_edges():
     assert got.t.tolist() == [1.0, 601.0]  # 601 is exactly a window after 1: a new intent
     got = find_intents(np.array([2, 1, 2, 1]), np.array([5.0, 5.0, 6.0, 7.0]), 2, w, np.array([0, 1, 2, 3]))
     assert got.to_dict("list") == {"person": [2, 1], "t": [6.0, 7.0], "click": [2, 3]}
+
+
+def test_two_views_further_apart_than_the_window_are_not_an_intent():
+    """With a threshold of 2, views 1,000 s apart in a 600 s window make no intent."""
+    got = find_intents(np.array([1, 1]), np.array([0.0, 1000.0]), 2, 600.0)
+    assert got.to_dict("list") == {"person": [], "t": [], "click": []}
+
+
+def test_without_click_fates_every_completing_click_counts_as_delivered():
+    """Intents given without ``click_fate`` are read as delivered clicks (``never_fired`` misses)."""
+    frame = classify(pd.DataFrame({"person": [1], "t": [0.0]}), actions(), firings(), CW, H)
+    assert outcome(frame) == [("missed", "never_fired", False)]
+
+
+def test_the_next_intent_is_the_same_persons():
+    """An action after ``catch_within`` still answers the person's intent when another person's
+    intent came in between."""
+    frame = classify(intents((1, 0.0), (2, 10.0), (3, 20.0), (1, 9 * CW)),
+                     actions((1, 5000.0, 5000.0, "reacted")), firings(), CW, H)
+    assert outcome(frame) == [("late", "", False), ("missed", "never_fired", False),
+                              ("missed", "never_fired", False), ("missed", "never_fired", False)]
+    assert frame.acted.dtype == bool

@@ -62,10 +62,10 @@ def test_eligible_filters_candidates_and_members():
     """``eligible`` removes profiles from the candidates: they neither enter nor stay members."""
     s = SegmentState(min_events=1, lookback_s=H)
     for p in (1, 2, 3):
-        s.add(p, 10.0, p)
+        s.add(p, 10.0, 100 + p)
     got = s.publish(20.0, eligible=lambda ps: np.array([p != 2 for p in ps]))
-    assert got == [Entry(1, 1, 10.0), Entry(3, 3, 10.0)] and s.members == {1, 3}
-    assert s.publish(30.0, eligible=lambda ps: np.array([p == 2 for p in ps])) == [Entry(2, 2, 10.0)]
+    assert got == [Entry(1, 101, 10.0), Entry(3, 103, 10.0)] and s.members == {1, 3}
+    assert s.publish(30.0, eligible=lambda ps: np.array([p == 2 for p in ps])) == [Entry(2, 102, 10.0)]
     assert s.members == {2}
 
 
@@ -83,6 +83,10 @@ def test_a_merge_moves_events_and_membership_to_the_survivor():
     s.merge(2, 1)
     assert s.members == {1}
     assert s.publish(40.0) == []
+    s3 = SegmentState(min_events=1, lookback_s=H)
+    s3.add(4, 10.0, 7)
+    s3.merge(4, 8)  # into a profile with no events of its own
+    assert s3.publish(20.0) == [Entry(8, 7, 10.0)]
     s2 = SegmentState(min_events=2, lookback_s=H)
     s2.add(2, 10.0, 1)
     s2.add(1, 5.0, 2)
