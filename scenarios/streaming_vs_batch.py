@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.results.variants import compare
 from sim.experiments.stats import summarize
 from sim.report.experiment_plots import cdfs
+from sim.results.variants import compare
 
 HERE = Path(__file__).resolve().parent
 

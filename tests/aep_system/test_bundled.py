@@ -3,7 +3,6 @@ for shows in its results."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from sim.runs.runner import run

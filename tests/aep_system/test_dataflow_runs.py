@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sim.actors.aep.dataflow import DROPPED, PENDING, READ
-from sim.core.ledger import DELIVERED, IN_FLIGHT
+from sim.core.ledger import IN_FLIGHT
 from sim.runs.runner import run
 from tests.aep_system.conftest import SEED_CHAIN, SEED_FLOW, const, hubspot, sfmc
 

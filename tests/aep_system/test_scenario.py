@@ -171,7 +171,7 @@ def test_every_number_of_the_model_has_an_upper_bound():
             continue
         seen.add(model)
         for name, field in model.model_fields.items():
-            for base, meta in numbers(field.annotation):
+            for _base, meta in numbers(field.annotation):
                 flat = []
                 for m in [*meta, *field.metadata]:
                     flat += [m, *getattr(m, "metadata", [])]

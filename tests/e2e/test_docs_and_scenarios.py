@@ -18,7 +18,7 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     (tmp_path / "out").mkdir()
     code = blocks[0].replace('"visitors.rate_per_s": 4', '"visitors.rate_per_s": 1, "horizon": "20m"')
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - running our own docs
+    exec(compile(code, "README.md", "exec"), namespace)
     assert (tmp_path / "out" / "summary.json").exists() and (tmp_path / "out" / "queues.png").exists()
     assert namespace["result"].conservation.ok
 

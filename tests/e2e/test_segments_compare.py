@@ -1,5 +1,6 @@
 """Batch segments in the twin and the streaming-vs-batch comparison on common random numbers."""
 
+import re
 import subprocess
 
 import numpy as np
@@ -44,7 +45,7 @@ def test_too_many_publishes_at_once_are_skipped_and_retried_30_minutes_later():
 
 
 def test_a_schedule_the_platform_would_reject_is_rejected():
-    with pytest.raises(ScenarioError, match="segmentation.segments.0: .*refresh 21600 s is not a segment schedule"):
+    with pytest.raises(ScenarioError, match=r"segmentation.segments.0: .*refresh 21600 s is not a segment schedule"):
         load(DEFAULT, {"segmentation.segments": [{**SEG, "refresh": "6h"}]})
 
 
@@ -65,7 +66,7 @@ def test_variants_see_identical_traffic_and_streaming_beats_batch(sim_cmd, tmp_p
 
 
 def test_bad_variant_overrides_name_the_variant():
-    with pytest.raises(ScenarioError, match="variants.x: insights.windw: unknown field"):
+    with pytest.raises(ScenarioError, match=re.escape("variants.x: insights.windw: unknown field")):
         compare(DEFAULT, overrides={"variants": {"x": {"insights.windw": "5m"}}})
 
 

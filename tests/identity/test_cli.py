@@ -43,7 +43,8 @@ def write(tmp_path, name, text, mode="w"):
 
 
 def test_two_sources_resolve_together_with_reconciled_profiles(sim_cmd, tmp_path):
-    rules, crm, web = write(tmp_path, "rules.yaml", RULES), write(tmp_path, "crm.csv", CRM), write(tmp_path, "web.csv", WEB)
+    rules, crm = write(tmp_path, "rules.yaml", RULES), write(tmp_path, "crm.csv", CRM)
+    web = write(tmp_path, "web.csv", WEB)
     r = run(sim_cmd, tmp_path, "--rules", rules, crm, web, "--out", "profiles.csv", "--profiles-out", "unified.csv",
             "--explain", "c1", "w2")
     assert r.returncode == 0, r.stderr
@@ -66,11 +67,11 @@ def test_two_sources_resolve_together_with_reconciled_profiles(sim_cmd, tmp_path
 
 def test_malformed_rows_are_reported_with_file_and_line(sim_cmd, tmp_path):
     rules = write(tmp_path, "rules.yaml", "namespaces: {email: email}\nreconciliation: {updated_field: updated}\n")
-    bad = ("rec_id,email,name,city,updated\n"
-           "a,a@x.io,Ann,Paris,1\n"
-           "b,b@x.io,Bob\n"                      # line 3: too few fields
-           "\n"
-           "c,c@x.io,Cy,Rome,1,extra\n").encode() + \
+    bad = (b"rec_id,email,name,city,updated\n"
+           b"a,a@x.io,Ann,Paris,1\n"
+           b"b,b@x.io,Bob\n"                      # line 3: too few fields
+           b"\n"
+           b"c,c@x.io,Cy,Rome,1,extra\n") + \
           b"d,d@x.io,J\xe9r\xf4me,Metz,1\n" + \
           b"a,z@x.io,Again,Paris,1\n" \
           b",n@x.io,NoId,Paris,1\n" \

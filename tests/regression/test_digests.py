@@ -33,7 +33,8 @@ def black_friday_peak(r):
     drop, retry = r["drop"].intent_summary(), r["retry"].intent_summary()
     assert drop["caught"] < retry["caught"] and drop["missed_by_reason"].get("allocation", 0) > 0
     assert r["drop"].counts["event_bus"]["first_limit_exceeded_s"] is not None
-    assert r["drop"].conservation.dropped.get("allocation", 0) > 0 == r["retry"].conservation.dropped.get("allocation", 0)
+    assert r["drop"].conservation.dropped.get("allocation", 0) > 0
+    assert r["retry"].conservation.dropped.get("allocation", 0) == 0
     assert r["retry"].counts["event_bus"]["retried_publishes"] > 0
     assert max(v for _, v in r["drop"].series["publish_allocation_used"]) <= 250_000
 
