@@ -3,14 +3,13 @@
 import re
 import subprocess
 
-import numpy as np
 import pytest
 
 import sim
 from sim.actors.data_cloud.visitors import ScriptedClicks
 from sim.results.variants import compare
 from sim.scenario.load import ScenarioError, load
-from tests.conftest import DEFAULT, SCENARIOS
+from tests.conftest import DEFAULT, SCENARIOS, assert_intent_statuses
 from tests.e2e.test_run import TINY
 
 SEG = {"name": "s", "min_events": 3, "lookback": "7d", "refresh": "1h", "first_refresh": "10m",
@@ -70,14 +69,12 @@ def test_bad_variant_overrides_name_the_variant():
         compare(DEFAULT, overrides={"variants": {"x": {"insights.windw": "5m"}}})
 
 
-def test_intents_account_for_every_intent():
+def test_every_intent_has_the_status_its_times_define():
     r = sim.run(DEFAULT, seed=2, overrides={"horizon": "6h"}, progress=False)
-    frame = r.intents()
+    assert_intent_statuses(r)
     s = r.intent_summary()
-    assert s["intents"] == len(frame) == s["caught"] + s["missed"] + s["pending"] > 0
-    caught = frame[frame.status == "caught"]
-    assert (caught.time_to_action >= 0).all() and np.isfinite(caught.time_to_action).all()
-    assert r.to_dict()["intents"]["intents"] == s["intents"]
+    assert s["caught"] > 0 and s["missed"] > 0 and s["pending"] > 0  # every branch of the definition is used
+    assert r.to_dict()["intents"]["intents"] == s["intents"] > 0
 
 
 def test_segments_can_filter_on_profile_attributes():

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from tests.conftest import assert_intent_statuses
 from tests.regression.cases import ROOT, cases, digest, groups
 from tests.regression.pin import PINNED
 
@@ -123,9 +124,7 @@ def test_bundled_runs_keep_their_digest_and_their_conclusions(group):
         got, result = digest(scenario, overrides)
         assert result.conservation.ok, name  # checked here, on a run made with check=False
         if result.system.name == "data_cloud":
-            s = result.intent_summary()
-            assert s["caught"] + s["late"] + s["missed"] + s["pending"] == s["intents"] == len(result.intents())
-            assert sum(s["missed_by_reason"].values()) == s["missed"]
+            assert_intent_statuses(result)
         assert name in DIGESTS, f"{name} has no pinned digest: run python -m tests.regression.pin"
         assert got == DIGESTS[name], name
         results[name.split("/")[-1]] = result
