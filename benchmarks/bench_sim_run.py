@@ -102,7 +102,7 @@ def main() -> None:
         rows.append({**sim_run(1_000_000, 100.0, plots=False), "case": "sim run --no-plots, overload 2x"})
     if args.reference:
         rows.append(reference(args.reference, args.rate))
-    print(f"| case | clicks | wall s | clicks/s | peak MB |\n|---|---|---|---|---|")
+    print("| case | clicks | wall s | clicks/s | peak MB |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['case']} | {r['clicks']:,} | {r['wall_s']:.1f} | {r['clicks_per_s']:,.0f} | {r['peak_mb']:,.0f} |")
 

@@ -40,6 +40,15 @@ def main() -> None:
     ok = table[table[f"{KEY}.p99"] + table[f"{KEY}.p99±"].fillna(0) <= args.slo]
     best = ok["visitors.rate_per_s"].max() if len(ok) else None
     print(f"highest rate with p99 (upper CI) <= {args.slo:g} s: {best} sessions/s")
+    # what notebook 02 concludes, checked on this sweep: p99 is the Ingestion API's 3-minute
+    # micro-batch plus seconds at every load swept, and the Flow's batch size changes nothing
+    swept = table[table["visitors.rate_per_s"].isin(rates)]
+    assert (swept[f"{KEY}.p99"] < 180 + 30).all()
+    if args.slo >= 180 + 30:
+        assert best == max(rates)  # every load swept meets such an SLO: the limit lies beyond the sweep
+    by_size = {size: t.drop(columns="crm.flow.batch_size").set_index("visitors.rate_per_s")
+               for size, t in swept.groupby("crm.flow.batch_size")}
+    assert by_size[200].equals(by_size[2000])
     percentiles_vs(table, "visitors.rate_per_s", KEY, slo_s=args.slo).savefig(args.plot, dpi=100)
     print(f"wrote {args.plot}")
 

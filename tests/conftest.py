@@ -24,3 +24,21 @@ def default_scenario() -> Path:
 @pytest.fixture
 def sim_cmd() -> list[str]:
     return [sys.executable, "-m", "sim"]
+
+
+def assert_intent_statuses(result) -> None:
+    """Each intent's status against its definition (README, "Intents"), from the intent's own
+    times; the summary's counts add up by construction, so recounting them proves nothing."""
+    frame = result.intents()
+    cw, h = result.pipeline.scenario.catch_within, result.horizon_s
+    tta, status, cause = frame["time_to_action"], frame["status"], frame["cause"]
+    reacted = tta.notna()
+    assert (tta[reacted] >= 0).all() and (frame.loc[reacted, "reaction_t"] <= h).all()
+    assert ((status == "caught") == (reacted & (tta <= cw))).all()  # the boundary counts as caught
+    assert ((status == "late") == (reacted & (tta > cw))).all()
+    missed, pending = status == "missed", status == "pending"
+    assert (cause[missed] != "").all() and set(cause[pending]) <= {"in_flight", "not_acted"}
+    assert (frame.loc[pending & (cause == "not_acted"), "t"] + cw > h).all()  # catch_within not elapsed
+    assert (frame.loc[missed & (cause == "never_fired"), "t"] + cw <= h).all()  # none can still come
+    s = result.intent_summary()
+    assert s["intents"] == len(frame) and all(s[k] == int((status == k).sum()) for k in ("caught", "late", "missed"))

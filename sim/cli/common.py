@@ -63,7 +63,6 @@ def fail(message: str, code: int = 2) -> None:
 def simulate(fn, *args, **kwargs):
     """Call a simulation; a bad scenario exits with code 2, a conservation failure with code 3."""
     from sim.core.ledger import ConservationError
-
     from sim.io.csvrows import BadInputError
 
     try:

@@ -42,8 +42,8 @@ def fit_cmd(stages: Path, out: Path, base: Path | None, assigns: tuple[str, ...]
     import yaml
 
     from sim.domain.fitting import FitError, fit_durations, stage_durations
-    from sim.io.event_logs import EventLog
     from sim.io.csvrows import BadInputError
+    from sim.io.event_logs import EventLog
     from sim.runs.replay import parse_times
 
     pairs = {}

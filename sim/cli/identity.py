@@ -15,10 +15,14 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sim.report.tables import make_console
+
+if TYPE_CHECKING:
+    from sim.io.csvrows import OnBadRow
 
 MAX_BAD_SHOWN = 20
 
@@ -43,7 +47,7 @@ def identity() -> None:
               help="print the chain of links (rules) that puts two records in one profile")
 @click.option("--quiet", "-q", is_flag=True, help="no summary, no progress bar")
 def resolve_cmd(rules_path: Path, inputs: tuple[Path, ...], out: Path, profiles_out: Path | None, id_column: str,
-                on_bad_row: str, explain: tuple[tuple[str, str], ...], quiet: bool) -> None:
+                on_bad_row: OnBadRow, explain: tuple[tuple[str, str], ...], quiet: bool) -> None:
     """Resolve the records of INPUT files (together) into unified profiles."""
     import numpy as np
     import pandas as pd

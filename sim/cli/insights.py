@@ -15,10 +15,14 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sim.report.tables import make_console
+
+if TYPE_CHECKING:
+    from sim.io.csvrows import OnBadRow
 
 MAX_BAD_SHOWN = 20
 
@@ -40,13 +44,13 @@ def insights() -> None:
 @click.option("--on-bad-row", type=click.Choice(["skip", "fail"]), default="skip", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="no summary, no progress bar")
 def replay_cmd(insight_paths: tuple[Path, ...], events: Path, out: Path, time_column: str, group_column: str | None,
-               rules_path: Path | None, on_bad_row: str, quiet: bool) -> None:
+               rules_path: Path | None, on_bad_row: OnBadRow, quiet: bool) -> None:
     """Evaluate insights over EVENTS (a CSV with a header row) and write their firings."""
     from sim.domain.identity import RulesError, load_rules
     from sim.domain.insight_spec import InsightError, load_insight
     from sim.io.csvrows import BadInputError
-    from sim.runs.replay import replay
     from sim.report.progress import progress_counter
+    from sim.runs.replay import replay
 
     console = make_console()
     say = partial(console.print, soft_wrap=True, markup=False, highlight=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from sim.cli.common import COUNT, SEED, WORKERS, FiniteFloat, check_size, parse_sets, simulate, writable_dir
+from sim.cli.common import SEED, WORKERS, FiniteFloat, check_size, parse_sets, simulate, writable_dir
 from sim.core.clock import process_wall_s
 from sim.report.tables import make_console
 
@@ -118,7 +118,8 @@ def trace_log(events: Path, maps: tuple[str, ...], speedup: float, copies: int, 
               help="write the rows as a JSON list to this file")
 @click.option("--quick", is_flag=True, help="fewer customers and replications (seconds, for smoke tests)")
 @click.option("--replications", type=click.IntRange(min=2, max=100_000), default=None, help="replications per model")
-@click.option("--customers", type=click.IntRange(min=1000, max=100_000_000), default=None, help="customers per replication")
+@click.option("--customers", type=click.IntRange(min=1000, max=100_000_000), default=None,
+              help="customers per replication")
 @click.option("--seed", type=SEED, default=2026, show_default=True)
 def validate_cmd(json_path: Path | None, quick: bool, replications: int | None, customers: int | None,
                  seed: int) -> None:
@@ -189,10 +190,10 @@ from sim.cli.identity import identity  # noqa: E402  (sub-command group)
 
 main.add_command(identity)
 
-from sim.cli.insights import insights  # noqa: E402  (sub-command group)
-from sim.cli.experiments import results_cmd, sweep_cmd  # noqa: E402
 from sim.cli.aep import aep  # noqa: E402  (sub-command group)
+from sim.cli.experiments import results_cmd, sweep_cmd  # noqa: E402
 from sim.cli.fit import fit_cmd  # noqa: E402
+from sim.cli.insights import insights  # noqa: E402  (sub-command group)
 
 main.add_command(insights)
 main.add_command(sweep_cmd)

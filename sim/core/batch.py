@@ -44,18 +44,18 @@ class Batch:
     def t(self) -> np.ndarray:
         return self.cols["t"]
 
-    def take(self, index: np.ndarray | slice) -> "Batch":
+    def take(self, index: np.ndarray | slice) -> Batch:
         """Rows selected by a boolean mask, an index array or a slice."""
         return Batch({k: v[index] for k, v in self.cols.items()})
 
-    def with_columns(self, **cols: np.ndarray) -> "Batch":
+    def with_columns(self, **cols: np.ndarray) -> Batch:
         out = Batch(self.cols)
         for name, col in cols.items():
             out[name] = col
         return out
 
     @staticmethod
-    def concat(batches: Iterable["Batch"]) -> "Batch":
+    def concat(batches: Iterable[Batch]) -> Batch:
         batches = [b for b in batches if b is not None]
         if not batches:
             raise ValueError("nothing to concatenate")

@@ -20,10 +20,13 @@ lost messages and the last stage each one reached.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+Ids = np.ndarray | Sequence[int]  # message ids: an int64 array, or a list of ints
+Times = np.ndarray | Sequence[float] | float  # one time per id, or one for all
 IN_FLIGHT, DELIVERED, DROPPED = 0, 1, 2
 
 
@@ -34,7 +37,7 @@ class LedgerError(RuntimeError):
 class ConservationError(RuntimeError):
     """Messages were created but neither delivered, dropped, nor held by any actor."""
 
-    def __init__(self, message: str, report: "Conservation") -> None:
+    def __init__(self, message: str, report: Conservation) -> None:
         super().__init__(message)
         self.report = report
 
@@ -157,7 +160,7 @@ class Ledger:
             table.parent[start : start + k] = parent
         return np.arange(start, start + k, dtype=np.int64)
 
-    def stamp(self, kind: str, stage: str, ids: np.ndarray, t: np.ndarray | float) -> None:
+    def stamp(self, kind: str, stage: str, ids: Ids, t: Times) -> None:
         """Record that messages ``ids`` left ``stage`` at times ``t``."""
         table = self.table(kind)
         try:
@@ -166,9 +169,9 @@ class Ledger:
             raise LedgerError(f"kind {kind!r} has no stage {stage!r}; stages: {table.stages}") from None
         column[ids] = t
 
-    def _terminate(self, kind: str, ids: np.ndarray, t: np.ndarray | float, state: int, reason: int) -> None:
+    def _terminate(self, kind: str, message_ids: Ids, t: Times, state: int, reason: int) -> None:
         table = self.table(kind)
-        ids = np.asarray(ids, dtype=np.int64)
+        ids = np.asarray(message_ids, dtype=np.int64)
         if len(ids) == 0:
             return
         if ids.max() >= table.n or ids.min() < 0:
@@ -181,11 +184,11 @@ class Ledger:
         table.reason[ids] = reason
         table.end_t[ids] = t
 
-    def deliver(self, kind: str, ids: np.ndarray, t: np.ndarray | float) -> None:
+    def deliver(self, kind: str, ids: Ids, t: Times) -> None:
         """Messages ``ids`` reached the end of their path at times ``t``."""
         self._terminate(kind, ids, t, DELIVERED, -1)
 
-    def drop(self, kind: str, ids: np.ndarray, reason: str, t: np.ndarray | float) -> None:
+    def drop(self, kind: str, ids: Ids, reason: str, t: Times) -> None:
         """Messages ``ids`` were dropped at times ``t`` for ``reason`` (e.g. ``allocation``)."""
         self._terminate(kind, ids, t, DROPPED, self.reason_code(reason))
 
@@ -208,7 +211,7 @@ class Ledger:
         table = self.table(kind)
         state = self.states_at(kind, horizon)
         codes = table.reason[: table.n][state == DROPPED]
-        counts = np.bincount(codes, minlength=len(self.reasons)) if len(codes) else []
+        counts = np.bincount(codes, minlength=len(self.reasons)) if len(codes) else np.zeros(0, dtype=np.int64)
         return {self.reasons[i]: int(c) for i, c in enumerate(counts) if c}
 
     def last_stage(self, kind: str, message_id: int, horizon: float) -> str:

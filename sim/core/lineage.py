@@ -21,7 +21,7 @@ def roots(ledger: Ledger, kind: str, ids: np.ndarray, root_kind: str) -> np.ndar
     ids = np.asarray(ids, dtype=np.int64)
     while kind != root_kind:
         table = ledger.table(kind)
-        if table.parent_kind is None:
+        if table.parent_kind is None or table.parent is None:
             return np.full(len(ids), -1, dtype=np.int64)
         ids = np.where(ids >= 0, table.parent[np.maximum(ids, 0)], -1)
         kind = table.parent_kind

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import heapq
+from typing import overload
 
 
+@overload
+def merge_by_time(times_a: list[float], items_a: list, times_b: list[float], items_b: list
+                  ) -> tuple[list[float], list]: ...
+@overload
+def merge_by_time(times_a: list[float], items_a: list | None, times_b: list[float], items_b: list | None
+                  ) -> tuple[list[float], list | None]: ...
 def merge_by_time(times_a: list[float], items_a: list | None, times_b: list[float], items_b: list | None
                   ) -> tuple[list[float], list | None]:
     """Stable merge of two time-sorted lists and their parallel items (``None``: no items);

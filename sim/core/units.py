@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -21,7 +21,7 @@ class DurationError(ValueError):
     """A duration string that cannot be read."""
 
 
-def parse_duration(value: str | int | float) -> float:
+def parse_duration(value: object) -> float:
     """Return ``value`` in seconds; raise :class:`DurationError` naming the allowed forms."""
     if isinstance(value, bool):
         raise DurationError(f"{value!r} is not a duration; expected {ALLOWED}")
@@ -63,8 +63,8 @@ def _bounded(value: object, seconds: float) -> float:
     if seconds < 0:
         raise DurationError(f"{_shown(value)} is negative; a duration must be positive (or 0)")
     if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
-        raise DurationError(f"{_shown(value)} is too long; a duration is at most {MAX_DURATION_S / 86400 / 365:g} years "
-                            f"({MAX_DURATION_S:g} s)")
+        raise DurationError(f"{_shown(value)} is too long; a duration is at most "
+                            f"{MAX_DURATION_S / 86400 / 365:g} years ({MAX_DURATION_S:g} s)")
     return seconds
 
 
@@ -73,7 +73,7 @@ def parse_timestamp(value: str | int | float) -> float:
     """An instant as epoch seconds: a number (epoch seconds) or ISO 8601 text (``Z`` and offsets
     honoured; a naive timestamp is read as UTC). Raises ValueError naming the value otherwise."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(value, int) and abs(value) > 1e15 or not math.isfinite(value):
+        if (isinstance(value, int) and abs(value) > 1e15) or not math.isfinite(value):
             raise ValueError(f"{_shown(value)} is not a finite time")
         return float(value)
     text = str(value).strip()
@@ -90,5 +90,5 @@ def parse_timestamp(value: str | int | float) -> float:
     except ValueError:
         raise ValueError(f"{text!r} is neither epoch seconds nor an ISO 8601 time") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

@@ -34,7 +34,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 SIGNATURE_HEADER = "x-signature"
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -48,7 +48,7 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 def iso_time(epoch_s: float, start_epoch_s: float = 0.0) -> str:
     """ISO 8601 UTC of a simulation time (seconds since the run's start at ``start_epoch_s``)."""
-    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=start_epoch_s + epoch_s)
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=start_epoch_s + epoch_s)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -93,7 +93,8 @@ def verify(body: bytes, key: bytes | str, signature: object) -> bool:
     """Whether ``signature`` is the hex HMAC-SHA256 of ``body`` under ``key`` (constant time;
     False, never an exception, for a malformed or non-ASCII signature)."""
     try:
-        given = signature.encode("ascii") if isinstance(signature, str) else bytes(signature)
+        # bytes() of anything else raises TypeError, caught below
+        given = signature.encode("ascii") if isinstance(signature, str) else bytes(signature)  # type: ignore[call-overload]
         return hmac.compare_digest(sign(bytes(body), key).encode("ascii"), given)
     except (TypeError, ValueError):
         return False

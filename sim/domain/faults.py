@@ -67,13 +67,14 @@ class FaultSchedule:
         return t
 
     def error_rate(self, target: str, t: float, base: float) -> float:
-        return max([base] + [f.rate for f in self._active(target, "error_rate", t)])
+        return max([base] + [f.rate for f in self._active(target, "error_rate", t) if f.rate is not None])
 
     def slowdown(self, target: str, t: float) -> float:
-        return max([1.0] + [f.factor for f in self._active(target, "slowdown", t)])
+        return max([1.0] + [f.factor for f in self._active(target, "slowdown", t) if f.factor is not None])
 
     def allocation(self, target: str, t: float, base: int) -> int:
-        return min([base] + [f.allocation for f in self._active(target, "allocation_cut", t)])
+        return min([base] + [f.allocation for f in self._active(target, "allocation_cut", t)
+                            if f.allocation is not None])
 
     def changes(self, target: str) -> list[float]:
         """Times at which some fault of ``target`` starts or ends, sorted."""

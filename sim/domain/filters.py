@@ -60,7 +60,7 @@ def _at(expr: str, col: int | None, message: str) -> FilterError:
         return FilterError(f"{message}: {shown!r}")
     col = min(max(col, 0), len(expr))
     shown, at = _excerpt(expr, col)
-    shown, at = shown.replace("\n", " ").replace("\r", " "), at
+    shown = shown.replace("\n", " ").replace("\r", " ")
     return FilterError(f"{message} (column {col + 1})\n  {shown}\n  {' ' * at}^")
 
 
@@ -122,7 +122,7 @@ def _scan_nesting(expr: str) -> None:
         if not quote and (ch.isalnum() or ch in "._"):
             if word < 0:
                 word = col
-            if expr[word].isdigit() or expr[word] == "." and expr[word + 1: col + 1][:1].isdigit():
+            if expr[word].isdigit() or (expr[word] == "." and expr[word + 1: col + 1][:1].isdigit()):
                 if col - word + 1 > MAX_NUMBER_TEXT:
                     raise _at(expr, word, f"a number in a filter has at most {MAX_NUMBER_TEXT} characters "
                                           f"and is at most {MAX_NUMBER:.0e} in magnitude")

@@ -78,7 +78,7 @@ def fit_durations(values: np.ndarray, stage: str = "", families=FAMILIES, min_n:
     if not fits:
         raise FitError(f"{stage or 'sample'}: no family could be fitted")
     fits.sort(key=lambda f: f.aic)
-    return StageFit(stage, int(len(x)), tuple(fits), float(np.median(x)), float(np.percentile(x, 95)))
+    return StageFit(stage, len(x), tuple(fits), float(np.median(x)), float(np.percentile(x, 95)))
 
 
 def stage_durations(message: np.ndarray, stage: np.ndarray, t: np.ndarray,

@@ -101,7 +101,7 @@ class InsightSpec(BaseModel):
         raise ValueError(f"{measure!r}: allowed: count, sum:<field>, distinct:<field>")
 
     @model_validator(mode="after")
-    def _cooldown_for_sliding(self) -> "InsightSpec":
+    def _cooldown_for_sliding(self) -> InsightSpec:
         if self.window_type == "tumbling" and self.cooldown:
             raise ValueError("cooldown applies to sliding windows only (a tumbling bucket fires once)")
         if self.measure_kind != "sum" and self.threshold != int(self.threshold):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +111,7 @@ class InsightEngine:
         return sum(map(len, self._buckets.values()))
 
     def process(self, t: np.ndarray, group: np.ndarray, matching: np.ndarray,
-                merges: list[tuple[int, int, int]] = (), values: np.ndarray | None = None
+                merges: Sequence[tuple[int, int, int]] = (), values: np.ndarray | None = None
                 ) -> tuple[np.ndarray, list[Firing]]:
         """Process a batch in arrival order.
 
@@ -240,13 +241,13 @@ class InsightEngine:
                 mine = self._vals.get(survivor, []) if self._valued else None
                 merged_t, merged_v = merge_by_time(self._times.get(survivor, []), mine, times, vals)
                 self._times[survivor] = merged_t
-                if self._valued:
+                if merged_v is not None:  # valued insights only
                     self._vals[survivor] = merged_v
         else:
-            moved = self._buckets.pop(absorbed, None)
-            if moved:
+            buckets = self._buckets.pop(absorbed, None)
+            if buckets:
                 target = self._buckets.setdefault(survivor, {})
-                for k, (state, fired) in moved.items():
+                for k, (state, fired) in buckets.items():
                     cell = target.get(k)
                     if cell is None:
                         target[k] = [state, fired]

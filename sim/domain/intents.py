@@ -164,7 +164,7 @@ def summarize(frame: pd.DataFrame) -> dict:
     status = frame["status"].value_counts()
     missed = frame.loc[frame["status"] == "missed", "cause"].value_counts()
     pending = frame.loc[frame["status"] == "pending", "cause"].value_counts()
-    return {"intents": int(len(frame)), **{s: int(status.get(s, 0)) for s in STATUSES},
+    return {"intents": len(frame), **{s: int(status.get(s, 0)) for s in STATUSES},
             "acted": int(frame["acted"].sum()),
             "missed_by_reason": {str(k): int(v) for k, v in sorted(missed.items())},
             "pending_by_cause": {c: int(pending.get(c, 0)) for c in PENDING_CAUSES}}

@@ -27,8 +27,8 @@ from sim.experiments.metrics import HEADLINE
 from sim.experiments.stats import summarize
 from sim.experiments.store import Store, check_file
 from sim.experiments.tasks import make_task, run_task
-from sim.scenario.load import ScenarioError, derive, load
 from sim.runs import budget
+from sim.scenario.load import ScenarioError, derive, load
 from sim.systems import get as get_system
 
 
@@ -46,7 +46,8 @@ def lhs_samples(ranges: Mapping[str, tuple[float, float]], samples: int, seed: i
         point = {}
         for name, value in zip(names, row):
             a, b = ranges[name]
-            point[name] = int(round(value)) if isinstance(a, int) and isinstance(b, int) else float(value)
+            # int(): round() of a numpy float is a numpy float before numpy 2
+            point[name] = int(round(value)) if isinstance(a, int) and isinstance(b, int) else float(value)  # noqa: RUF046
         out.append(point)
     return out
 
@@ -119,7 +120,7 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
         budget.check(get_system(variant.system).estimate(variant), f"sweep {point}", max_memory,
                      copies=budget.copies_at_once(executor if scheduler is None else "remote", workers))
     result = SweepResult(variants=points)
-    count = {i: replications for i in range(len(points))}
+    count = dict.fromkeys(range(len(points)), replications)
     todo = [(i, k) for i in range(len(points)) for k in range(replications)]
     db = Store(store) if store is not None else None  # StoreError (one line) before anything runs
     try:

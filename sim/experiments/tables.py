@@ -5,8 +5,9 @@ headline metrics over its replications)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -14,7 +15,7 @@ from sim.experiments.metrics import HEADLINE
 from sim.experiments.stats import mean_ci
 from sim.experiments.store import load
 
-__all__ = ["load", "compare"]
+__all__ = ["compare", "load"]
 
 
 def compare(store: str | Path, scenario: str | None = None, metrics: Sequence[str] = HEADLINE,
@@ -29,14 +30,15 @@ def compare(store: str | Path, scenario: str | None = None, metrics: Sequence[st
     rows = []
     for (name, overrides), group in runs.groupby(["scenario", "overrides"], sort=True):
         ok = wide[wide["run_id"].isin(group.loc[group["status"] == "ok", "run_id"])]
-        row = {"scenario": name, **json.loads(overrides), "runs": int((group["status"] == "ok").sum()),
+        row = {"scenario": name, **json.loads(cast(str, overrides)), "runs": int((group["status"] == "ok").sum()),
                "failed": int((group["status"] != "ok").sum())}
         for m in metrics:
             mean, half, _ = mean_ci(ok[m].tolist() if m in ok else [], level)
             row[m] = mean
             row[f"{m}±"] = half
         rows.append(row)
-    params = sorted({k for (_, overrides) in runs.groupby(["scenario", "overrides"]).groups for k in json.loads(overrides)})
+    groups = runs.groupby(["scenario", "overrides"]).groups
+    params = sorted({k for (_, overrides) in cast(Iterable[tuple[str, str]], groups) for k in json.loads(overrides)})
     rows.sort(key=lambda r: (r["scenario"], *(_order(r.get(p)) for p in params)))
     return pd.DataFrame(rows)
 

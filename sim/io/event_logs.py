@@ -52,7 +52,7 @@ class EventLog:
             except Exception as exc:  # pyarrow raises many kinds on a damaged file
                 raise BadInputError(f"{self.path}: not a readable Parquet file ({exc})") from None
         names: list[str] = []
-        for line, obj in self._json_objects(limit=1000):
+        for _line, obj in self._json_objects(limit=1000):
             names += [k for k in obj if k not in names]
         return names
 
@@ -70,9 +70,13 @@ class EventLog:
                     continue
                 try:
                     obj = json.loads(text)
-                except ValueError as exc:
+                except json.JSONDecodeError as exc:
                     if limit is None:
                         self.reject(line, f"not JSON ({exc.msg} at column {exc.colno})")
+                    continue
+                except (ValueError, RecursionError):  # nested too deep, or a number too long
+                    if limit is None:
+                        self.reject(line, "not JSON (nested too deep or a number too long)")
                     continue
                 if not isinstance(obj, dict):
                     if limit is None:
@@ -118,9 +122,9 @@ class EventLog:
                                  encoding="utf-8"):
             n = len(frame)
             idx = np.arange(done, done + n)
-            lines = idx + 2 + np.searchsorted(before_blank, idx, side="right")
+            line_numbers = idx + 2 + np.searchsorted(before_blank, idx, side="right")
             order = [list(frame.columns).index(rows.header[i]) for i in at]
-            yield lines, {name: frame.iloc[:, k].to_numpy(dtype=object) for name, k in zip(names, order)}
+            yield line_numbers, {name: frame.iloc[:, k].to_numpy(dtype=object) for name, k in zip(names, order)}
             done += n
 
     def _jsonl(self, names: list[str], chunk: int) -> Iterator[tuple[np.ndarray, dict]]:

@@ -33,7 +33,7 @@ def freshness(result):
             ax.axvline(v / scale, color="black", linestyle=style, label=f"p{q} = {_fmt_s(round(v))}")
     else:
         ax.text(0.5, 0.5, "no change reached the profile", ha="center", va="center", transform=ax.transAxes)
-    for p, style in zip(periods, line_styles(len(periods))):
+    for p in periods:
         ax.axvline(p / scale, color="red", linestyle=":", linewidth=2, label=f"schedule interval {_fmt_s(p)}")
         ax.axvline(p / 2 / scale, color="orange", linestyle=":", linewidth=1.5,
                    label=f"half the interval {_fmt_s(p / 2)}")

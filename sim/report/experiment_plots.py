@@ -5,13 +5,15 @@ over time is :func:`sim.report.plots.bus`.)"""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
-from matplotlib.ticker import MaxNLocator
-
 from sim.report.plots import _axes, ecdf, line_styles
+
+if TYPE_CHECKING:
+    from sim.results.run_result import RunResult
 
 
 def percentiles_vs(table: pd.DataFrame, param: str, key: str = "latency_s.click->notification",
@@ -26,7 +28,8 @@ def percentiles_vs(table: pd.DataFrame, param: str, key: str = "latency_s.click-
     for label, group in groups:
         group = group.sort_values(param)
         x = group[param].to_numpy(dtype=float)
-        suffix = "" if not others else " (" + ", ".join(f"{o}={v}" for o, v in zip(others, np.atleast_1d(label))) + ")"
+        values = np.atleast_1d(cast(Any, label))  # a group key: one value, or a tuple of them
+        suffix = "" if not others else " (" + ", ".join(f"{o}={v}" for o, v in zip(others, values)) + ")"
         for q in ("p50", "p95", "p99"):
             m = f"{key}.{q}"
             if m not in group:
@@ -44,7 +47,7 @@ def percentiles_vs(table: pd.DataFrame, param: str, key: str = "latency_s.click-
     return fig
 
 
-def cdfs(results: Mapping[str, object], key: str = "click->notification", ax=None):
+def cdfs(results: Mapping[str, RunResult], key: str = "click->notification", ax=None):
     """Latency CDFs of several runs (e.g. the variants of ``sim compare``) on one axis."""
     fig, ax = _axes(ax)
     for (name, result), style in zip(results.items(), line_styles(len(results))):
@@ -82,7 +85,7 @@ def knee(table: pd.DataFrame, offered: str, throughput: str = "throughput_per_s.
     return fig
 
 
-def time_to_action(results: Mapping[str, object], ax=None):
+def time_to_action(results: Mapping[str, RunResult], ax=None):
     """For several runs (e.g. the variants of ``sim compare``): the CDF of time from intent to the
     reaction (caught and late intents), as a share of *all* intents, so a curve that ends low
     is a design that leaves intents unanswered. Hours on the x axis."""

@@ -16,7 +16,7 @@ def qq(values: np.ndarray, stage_fit, ax=None):
     levels = (np.arange(1, 201) - 0.5) / 200
     data = np.quantile(x, levels)
     for k, f in enumerate(stage_fit.fits):
-        ax.plot(f.dist().ppf(levels), data, marker="o" if k == 0 else ".", linestyle="" if k else "",
+        ax.plot(f.dist().ppf(levels), data, marker="o" if k == 0 else ".", linestyle="",
                 markersize=4 if k == 0 else 2, alpha=1.0 if k == 0 else 0.5,
                 label=f"{f.family} (AIC {f.aic:,.0f}, KS p {f.ks_pvalue:.2g})")
     lo, hi = float(data.min()), float(data.max())

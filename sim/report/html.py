@@ -27,7 +27,8 @@ th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
 .ok { color: #1a7f37; } .bad { color: #c62828; font-weight: bold; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.8em; }
-.cards { display: flex; flex-wrap: wrap; gap: 1em; } .card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em 1em; }
+.cards { display: flex; flex-wrap: wrap; gap: 1em; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em 1em; }
 .card b { display: block; font-size: 1.4em; }
 """
 
@@ -52,7 +53,8 @@ def render(result, figures: dict[str, bytes] | None = None, command: str | None 
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>{html.escape(result.scenario_name)}: sim report</title><style>{STYLE}</style></head><body>",
              f"<h1>{html.escape(result.scenario_name)}</h1>",
-             f"<p class='meta'>seed {result.seed} · horizon {result.horizon_s:,.0f} s · sim {html.escape(result.version)}"
+             f"<p class='meta'>seed {result.seed} · horizon {result.horizon_s:,.0f} s"
+             f" · sim {html.escape(result.version)}"
              f" · ledger digest <code>{d['ledger_digest'][:16]}</code> · simulated in {result.wall_s:,.1f} s</p>"]
     if command:
         parts.append(f"<p class='meta'><code>{html.escape(command)}</code></p>")
@@ -80,7 +82,7 @@ def render(result, figures: dict[str, bytes] | None = None, command: str | None 
         rows += [{"status": f"pending: {k}", "intents": v} for k, v in intents["pending_by_cause"].items()]
         rows.append({"status": "acted (Data Action within catch_within)", "intents": intents["acted"]})
         parts.append(_table(pd.DataFrame(rows), index=False))
-        rows = [{"measure": name, **{k: v for k, v in intents[f"{name}_s"].items()}}
+        rows = [{"measure": name, **intents[f"{name}_s"]}
                 for name in ("time_to_action", "time_to_data_action")]
         parts.append(_table(pd.DataFrame(rows), index=False))
     if result.system is not None and result.pipeline is not None:

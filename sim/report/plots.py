@@ -61,7 +61,7 @@ def line_styles(n: int) -> list[dict]:
     """``n`` distinguishable (colour, line style) pairs: tab10 colours, then dashed, dash-dot, ..."""
     from matplotlib import colormaps
 
-    colours = colormaps["tab10"].colors if n <= 10 else colormaps["tab20"].colors
+    colours = colormaps["tab10" if n <= 10 else "tab20"].colors  # type: ignore[attr-defined]  # a ListedColormap
     return [{"color": colours[i % len(colours)], "linestyle": STYLES[(i // len(colours)) % len(STYLES)]}
             for i in range(n)]
 
@@ -184,7 +184,7 @@ def bus(result):
     return fig
 
 
-def figures(result) -> dict[str, Figure]:
+def figures(result) -> dict[str, ReportFigure]:
     """The figures of a run, by file name: the shared ones, then the system's own (for Data Cloud,
     ``bus.png`` when the run publishes platform events)."""
     out = {"latency_cdf.png": latency_cdf(result), "e2e_histogram.png": e2e_histogram(result),

@@ -14,6 +14,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def _interval() -> float:
@@ -33,7 +37,7 @@ class ProgressLines:
         self.every = _interval()
         self.started = self.last = time.perf_counter()
 
-    def __enter__(self) -> "ProgressLines":
+    def __enter__(self) -> ProgressLines:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -72,8 +76,14 @@ def progress_counter(description: str, total: int | None = None, enabled: bool =
             lines.update(done[0], f"{done[0]:,} {unit}")
         yield advance
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-        TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn(unit), TimeElapsedColumn(), TimeRemainingColumn())
@@ -88,11 +98,11 @@ class ProgressBar:
     def __init__(self, enabled: bool, description: str = "runs") -> None:
         self.enabled = enabled
         self.description = description
-        self._bar = None
-        self._task = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
         self._lines: ProgressLines | None = None
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         if self.enabled and not sys.stderr.isatty():
             self._lines = ProgressLines(self.description)
         elif self.enabled:
@@ -109,7 +119,7 @@ class ProgressBar:
             self._lines.total = total
             self._lines.update(done + failed, f"runs {done + failed}/{total}, failed {failed}",
                                force=done + failed == total)
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done + failed, total=total, failed=failed)
 
     def __exit__(self, *exc) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["load", "compare"]
+__all__ = ["compare", "load"]
 
 
 def __getattr__(name: str) -> Any:

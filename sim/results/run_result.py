@@ -10,6 +10,7 @@ horizon count. Throughput is messages per second of horizon leaving each actor.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ def latency_stats(values: np.ndarray) -> dict:
     if len(values) == 0:
         return {"count": 0, "p50": None, "p90": None, "p95": None, "p99": None, "max": None, "mean": None}
     p50, p90, p95, p99 = percentiles(values, (50, 90, 95, 99))
-    return {"count": int(len(values)), "p50": p50, "p90": p90, "p95": p95, "p99": p99,
+    return {"count": len(values), "p50": p50, "p90": p90, "p95": p95, "p99": p99,
             "max": float(values.max()), "mean": float(values.mean())}
 
 
@@ -108,9 +109,9 @@ class RunResult:
 
     def latency_keys(self) -> list[str]:
         keys = []
-        for kind, table in self.ledger.tables.items():
+        for table in self.ledger.tables.values():
             stages = table.stages
-            keys += [f"{a}->{b}" for a, b in zip(stages, stages[1:])]
+            keys += [f"{a}->{b}" for a, b in itertools.pairwise(stages)]
             if len(stages) > 2:
                 keys.append(f"{stages[0]}->{stages[-1]}")
         return keys + [k for k in self.cross() if k not in keys]
@@ -287,9 +288,10 @@ class RunResult:
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
-        """The summary as JSON text; also written to ``path`` when given."""
+        """The summary as JSON text; also written to ``path`` when given (its folder created)."""
         text = json.dumps(self.to_dict(), indent=2, sort_keys=False)
         if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text
 

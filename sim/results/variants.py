@@ -15,8 +15,8 @@ import pandas as pd
 
 from sim.runs import budget
 from sim.runs.runner import run
-from sim.systems import get as get_system
 from sim.scenario.load import load, variants
+from sim.systems import get as get_system
 
 BASE = "base"
 

@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.domain.identity import GraphLimits, IdentityGraph, RuleSet
-from sim.domain.identity import normalize
+from sim.domain.identity import GraphLimits, IdentityGraph, RuleSet, normalize
 from sim.domain.insight_spec import InsightSpec
 from sim.domain.insights import SUM, InsightEngine
 from sim.io.csvrows import T_MAX, T_MIN, TIME_RANGE, BadInputError, BadRow, CsvRows, OnBadRow
@@ -64,7 +63,8 @@ class ReplayResult:
     def summary(self) -> pd.DataFrame:
         """One row per insight: events, matching, late, bad values, firings, peak state size."""
         return pd.DataFrame([{"insight": t.name, "events": self.events, "matching": t.matching, "late": t.late,
-                              "late_matching": t.late_matching, "bad_values": t.bad_values, "firings": t.firings, "max_state": t.max_state}
+                              "late_matching": t.late_matching, "bad_values": t.bad_values, "firings": t.firings,
+                              "max_state": t.max_state}
                              for t in self.insights]).set_index("insight")
 
 
@@ -200,6 +200,7 @@ class _Replay:
             group, merges, empty = self.profiles.resolve(columns, t)
             reason = "no identifier in the rules' namespace columns"
         else:
+            assert self.group_column is not None  # replay() requires one without rules
             group = np.char.strip(columns[self.group_column].astype(str)).astype(object)
             empty = group == ""
             reason = "blank group"
@@ -277,7 +278,8 @@ def replay(insights: Sequence[InsightSpec], events: str | Path, out: str | Path,
     rows_in = CsvRows(events, on_bad_row)
     header = rows_in.header
     if time_column not in header:
-        raise BadInputError(f"{events}:1: no time column {time_column!r} (see --time-column); columns: {', '.join(header)}")
+        raise BadInputError(f"{events}:1: no time column {time_column!r} (see --time-column); "
+                            f"columns: {', '.join(header)}")
     if rules is None:
         group_column = group_column or insights[0].group_by
         if group_column not in header:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from sim.core.ledger import ConservationError, check_conservation, describe_loss
-from sim.runs import budget
 from sim.report.progress import ProgressLines
 from sim.results.run_result import RunResult
+from sim.runs import budget
 from sim.scenario.common import ScenarioBase
 from sim.scenario.load import load
 from sim.systems import get as get_system

@@ -37,7 +37,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
 from sim.domain.aep.xdm import xdm_condition, xdm_name  # noqa: F401
-from sim.scenario.common import _iso_text, Duration, Latency, Model, PositiveDuration, ScenarioBase, Share, latency
+from sim.scenario.common import Duration, Latency, Model, PositiveDuration, ScenarioBase, Share, _iso_text, latency
 
 XDM_FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "date-time")
 Weight = Annotated[float, Field(ge=0, le=1e6)]
@@ -70,7 +70,7 @@ class ApiSettings(Model):
         None, ge=0, le=1e10, description="requests of other apps of the same account against the shared daily "
                                          "quota, spread evenly (assumed: 0)")
 
-    def merged(self, over: "ApiSettings | None") -> "ApiSettings":
+    def merged(self, over: ApiSettings | None) -> ApiSettings:
         if over is None:
             return self
         mine = self.model_dump()
@@ -114,7 +114,7 @@ class Column(Model):
     value: str | Annotated[float, Field(ge=-1e15, le=1e15)] | None = Field(None, description="constant: the value")
 
     @model_validator(mode="after")
-    def _params(self) -> "Column":
+    def _params(self) -> Column:
         if self.kind == "choice" and (not self.values or sum(self.values.values()) <= 0):
             raise ValueError("a choice column needs values with shares, e.g. {choice: {lead: 0.6, customer: 0.4}}")
         if self.kind == "uniform" and self.high < self.low:
@@ -216,7 +216,7 @@ class Segment(Model):
     activate: bool = Field(True, description="send the entering profiles to the activation")
 
     @model_validator(mode="after")
-    def _condition(self) -> "Segment":
+    def _condition(self) -> Segment:
         from sim.domain.filters import FilterError, compile_filter
 
         try:
@@ -321,7 +321,7 @@ class AepScenario(ScenarioBase):
         return set()
 
     @model_validator(mode="after")
-    def _bodies(self) -> "AepScenario":
+    def _bodies(self) -> AepScenario:
         from sim.domain.aep.api import Sandbox, validate_bodies
         from sim.domain.aep.problems import AepError
         from sim.domain.aep.xdm import AdHocSchema

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -39,7 +40,7 @@ class Latency(Model):
     p95: Duration
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Latency":
+    def _ordered(self) -> Latency:
         if self.p95 < self.median:
             raise ValueError(f"p95 ({self.p95} s) must be >= median ({self.median} s)")
         return self
@@ -68,7 +69,7 @@ class FaultSpec(Model):
     allocation: int | None = Field(None, ge=0, le=1_000_000_000, description="allocation_cut: publishes per hour")
 
     @model_validator(mode="after")
-    def _params(self) -> "FaultSpec":
+    def _params(self) -> FaultSpec:
         need = {"error_rate": "rate", "slowdown": "factor", "allocation_cut": "allocation"}.get(self.kind)
         given = [k for k in ("rate", "factor", "allocation") if getattr(self, k) is not None]
         if need and given != [need]:
@@ -110,7 +111,7 @@ class ScenarioBase(Model):
         return set()
 
     @model_validator(mode="after")
-    def _fault_targets(self) -> "ScenarioBase":
+    def _fault_targets(self) -> ScenarioBase:
         targets = self.fault_targets()
         for i, f in enumerate(self.faults):
             if f.target not in targets:
@@ -119,8 +120,8 @@ class ScenarioBase(Model):
         return self
 
     @model_validator(mode="after")
-    def _start_is_time(self) -> "ScenarioBase":
-        from datetime import datetime, timezone
+    def _start_is_time(self) -> ScenarioBase:
+        from datetime import datetime
 
         try:
             moment = datetime.fromisoformat(self.start.replace("Z", "+00:00"))
@@ -128,21 +129,21 @@ class ScenarioBase(Model):
             raise ValueError(f"start {self.start!r} is not an ISO 8601 time such as 2026-11-27T00:00:00Z") from None
         lo, hi = CALENDAR
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         end = moment.timestamp() + self.horizon
-        if not (datetime(lo, 1, 1, tzinfo=timezone.utc).timestamp() <= moment.timestamp()
-                and end < datetime(hi + 1, 1, 1, tzinfo=timezone.utc).timestamp()):
+        if not (datetime(lo, 1, 1, tzinfo=UTC).timestamp() <= moment.timestamp()
+                and end < datetime(hi + 1, 1, 1, tzinfo=UTC).timestamp()):
             raise ValueError(f"start {self.start!r} + horizon {self.horizon:g} s leaves the calendar the twin "
                              f"handles; start and end must lie in the years {lo} to {hi}")
         return self
 
     @property
     def start_epoch_s(self) -> float:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         moment = datetime.fromisoformat(self.start.replace("Z", "+00:00"))
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
 
     def digest(self) -> str:

@@ -6,7 +6,7 @@ parameter has its unit, its default and the default's source (see :mod:`sim.scen
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import Field, model_validator
 
@@ -50,7 +50,7 @@ class Visitors(Model):
                                                       "chunk, but the exact clicks of a seed depend on it")
 
     @model_validator(mode="after")
-    def _shares(self) -> "Visitors":
+    def _shares(self) -> Visitors:
         if not self.lifecycle_shares or sum(self.lifecycle_shares.values()) <= 0:
             raise ValueError(f"lifecycle_shares {self.lifecycle_shares}: give at least one stage with a share > 0, "
                              "e.g. {new: 0.5, engaged: 0.35, customer: 0.15}")
@@ -125,7 +125,7 @@ class Identity(Model):
 
     def limits(self) -> dict[str, int]:
         """Per-namespace limits: unique namespaces are 1, ``namespace_limits`` add or override."""
-        return {**{ns: 1 for ns in self.unique_namespaces}, **self.namespace_limits}
+        return {**dict.fromkeys(self.unique_namespaces, 1), **cast(dict[str, int], self.namespace_limits)}
 
 
 class Insights(Model):
@@ -152,7 +152,7 @@ class Insights(Model):
     measure: Literal["count", "distinct:page"] = Field("count", description="count, or distinct pages")
 
     @model_validator(mode="after")
-    def _page_known(self) -> "Insights":
+    def _page_known(self) -> Insights:
         from sim.domain.events import PAGES
         from sim.domain.filters import FilterError, compile_filter
 
@@ -183,11 +183,10 @@ class Segment(Model):
                                   description="job duration from snapshot to published membership (assumed)")
 
     @model_validator(mode="after")
-    def _schedule(self) -> "Segment":
+    def _schedule(self) -> Segment:
         from sim.domain.events import PAGES
-        from sim.domain.segments import check_refresh
-
         from sim.domain.filters import compile_filter
+        from sim.domain.segments import check_refresh
 
         check_refresh(self.refresh)
         unknown = compile_filter(self.profile_filter).fields - {"lifecycle_stage", "known"}
@@ -204,8 +203,8 @@ class Segmentation(Model):
 
     segments: list[Segment] = Field(default_factory=list, max_length=100)
     max_concurrent_publishes: int = Field(5, ge=1, le=10_000, description="publishes the org runs at once (assumed)")
-    background_publishes: int = Field(0, ge=0, le=100_000, description="other segments of the org publishing on the same "
-                                                           "schedule (assumed)")
+    background_publishes: int = Field(0, ge=0, le=100_000,
+                                      description="other segments of the org publishing on the same schedule (assumed)")
     retry_after: PositiveDuration = Field(1800.0, description="a skipped publish is retried after this (doc: 30 min)")
 
 
@@ -241,16 +240,18 @@ class EventBus(Model):
                                      description="publish request to stored on the bus (assumed)")
     delivery_latency: Latency = Field(default_factory=lambda: latency(0.2, 1.0),
                                       description="stored to available to a subscriber (assumed)")
-    other_publishes_per_hour: int = Field(0, ge=0, le=1_000_000_000, description="publishes of the org's other integrations, which "
-                                                           "share the hourly allocation (assumed)")
+    other_publishes_per_hour: int = Field(0, ge=0, le=1_000_000_000,
+                                          description="publishes of the org's other integrations, which share the "
+                                                      "hourly allocation (assumed)")
     on_limit_exceeded: Literal["drop", "retry"] = Field(
         "drop", description="LIMIT_EXCEEDED: drop the event, or retry when the rolling hour frees a slot")
     publish_behavior: Literal["immediately", "after_commit"] = Field(
         "immediately", description="Publish Immediately sends even if the transaction fails (doc default)")
     transaction_failure_rate: Share = Field(0.0, description="share of publishing transactions that roll back "
                                                             "(assumed)")
-    delivery_allocation_per_day: int = Field(50_000, ge=0, le=1_000_000_000, description="deliveries per rolling 24 h to external "
-                                                                       "(Pub/Sub API) subscribers (doc)")
+    delivery_allocation_per_day: int = Field(50_000, ge=0, le=1_000_000_000,
+                                             description="deliveries per rolling 24 h to external (Pub/Sub API) "
+                                                         "subscribers (doc)")
 
 
 class Flow(Model):
@@ -342,7 +343,7 @@ class Webhooks(Model):
     endpoint: Endpoint = Field(default_factory=Endpoint)
     retry_policy: Literal["schedule", "exponential"] = Field(
         "schedule", description="schedule: retry_schedule; exponential: base x factor^k with jitter")
-    exponential: ExponentialRetry = Field(default_factory=lambda: ExponentialRetry())
+    exponential: ExponentialRetry = Field(default_factory=ExponentialRetry)
     disable_after: PositiveDuration = Field(5 * 86400.0, description="an endpoint failing this long is disabled "
                                                                      "(doc: Svix 5 days)")
 
@@ -371,7 +372,7 @@ class DataCloudScenario(ScenarioBase):
             {f"pubsub:{c.name}" for c in self.subscribers.pubsub}
 
     @model_validator(mode="after")
-    def _data_cloud_rules(self) -> "DataCloudScenario":
+    def _data_cloud_rules(self) -> DataCloudScenario:
         for i, f in enumerate(self.faults):
             if f.kind == "allocation_cut" and f.target != "event_bus":
                 raise ValueError(f"faults.{i}: allocation_cut applies to event_bus, not {f.target}")

@@ -18,7 +18,7 @@ takes ``blank: share`` (that share of records get null).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
@@ -26,7 +26,7 @@ from sim.scenario.common import Duration, Latency, Model, PositiveDuration, Scen
 
 CHANNELS = ("email", "sms", "push", "survey")
 GENERATORS = ("firstname", "lastname", "email", "mobile", "company", "code")
-Scalar = Union[bool, int, float, str, None]
+Scalar = bool | int | float | str | None
 
 
 # ------------------------------------------------------------------------------ column values
@@ -46,7 +46,7 @@ class Choice(Model):
         return raw
 
     @model_validator(mode="after")
-    def _some_weight(self) -> "Choice":
+    def _some_weight(self) -> Choice:
         if sum(self.choice.values()) <= 0:
             raise ValueError("choice: the shares must not all be 0")
         return self
@@ -59,7 +59,7 @@ class Uniform(Model):
     blank: Share = Field(0.0, description="share of records given null")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Uniform":
+    def _ordered(self) -> Uniform:
         if self.uniform[1] < self.uniform[0]:
             raise ValueError("uniform: [low, high] with low <= high")
         return self
@@ -72,7 +72,7 @@ class Generate(Model):
     blank: Share = Field(0.0, description="share of records given null")
 
 
-Value = Union[Choice, Uniform, Generate, Scalar]
+Value = Choice | Uniform | Generate | Scalar
 
 
 # ------------------------------------------------------------------------------ sections
@@ -139,7 +139,8 @@ class ServiceProtection(Model):
     gets 429 Too Many Requests with Retry-After; the client waits that long and sends it again.
     Agents in apps and Power Apps inserts are not throttled here."""
 
-    requests_per_window: int = Field(6000, ge=1, le=1_000_000_000, description="requests per user per sliding window (doc: 6,000)")
+    requests_per_window: int = Field(6000, ge=1, le=1_000_000_000,
+                                     description="requests per user per sliding window (doc: 6,000)")
     window: PositiveDuration = Field(300.0, description="the sliding window (doc: 5 minutes)")
     max_concurrent: int = Field(52, ge=1, le=1_000_000, description="concurrent requests per user (doc: 52)")
     request_time: Latency = Field(default_factory=lambda: latency(0.1, 0.4),
@@ -154,7 +155,8 @@ class TriggerProcessing(Model):
     """Trigger processing of Customer Insights – Journeys: triggers wait in a backlog and are taken
     in cycles, up to the capacity; then reach the journey's first step after ``latency``."""
 
-    capacity_per_min: float = Field(2500.0, gt=0, le=1e9, description="triggers processed per minute (doc: up to 2,500)")
+    capacity_per_min: float = Field(2500.0, gt=0, le=1e9,
+                                    description="triggers processed per minute (doc: up to 2,500)")
     cycle: PositiveDuration = Field(10.0, description="triggers are taken from the backlog at cycle boundaries "
                                                       "(assumed)")
     latency: Latency = Field(default_factory=lambda: latency(40.0, 180.0),
@@ -232,7 +234,7 @@ def _check_values(catalog, table_name: str, values: dict, where: str) -> None:
                 if col.type not in ("int", "float", "datetime"):
                     raise ValueError(f"uniform applies to number columns; {column!r} is {col.describe()}")
                 for bound in value.uniform:
-                    table.coerce(column, int(round(bound)) if col.type == "int" else bound)
+                    table.coerce(column, round(bound) if col.type == "int" else bound)
             elif isinstance(value, Generate):
                 if col.type != "text":
                     raise ValueError(f"generate gives text; {column!r} is {col.describe()}")
@@ -359,7 +361,7 @@ class DynamicsScenario(ScenarioBase):
         return {"trigger_processing", *CHANNELS}
 
     @model_validator(mode="after")
-    def _dynamics_rules(self) -> "DynamicsScenario":
+    def _dynamics_rules(self) -> DynamicsScenario:
         for i, f in enumerate(self.faults):
             if f.kind == "allocation_cut":
                 raise ValueError(f"faults.{i}: allocation_cut does not apply to {f.target}; kinds: outage, "

@@ -10,15 +10,15 @@ allowed; the command line prints it and exits with code 2.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.core.errors import allowed_fields, pydantic_errors, submodel
 from sim.core.yamlfile import read_mapping
 from sim.scenario.errors import Overrides, ScenarioError  # noqa: F401  (re-exported)
-from sim.core.errors import allowed_fields, pydantic_errors, submodel
 from sim.scenario.models import ScenarioBase, model_for
 
 
@@ -82,7 +82,7 @@ def validate(raw: dict, source: str = "scenario", sources: Mapping[str, str] | N
         raise ScenarioError(pydantic_errors(err, source, model, sources)) from None
 
 
-def derive(base: ScenarioBase, changes: Mapping[str, Any], label: str) -> Scenario:
+def derive(base: ScenarioBase, changes: Mapping[str, Any], label: str) -> ScenarioBase:
     """A variant of ``base``: its dotted ``changes`` applied and validated (errors start with
     ``label``); the base's own ``variants`` are not carried over."""
     raw = base.model_dump(mode="python")
@@ -104,7 +104,7 @@ def load(path_or_scenario: str | Path | ScenarioBase | dict,
         raw, source = read_yaml(path_or_scenario), str(path_or_scenario)
     if overrides:
         raw = apply_overrides(raw, overrides, source=source_of_overrides)
-    scenario = validate(raw, source, {key: source_of_overrides for key in overrides})
+    scenario = validate(raw, source, dict.fromkeys(overrides, source_of_overrides))
     variants(scenario, source)  # every variant is checked whenever the scenario is read
     return scenario
 

@@ -8,11 +8,11 @@ also known as :class:`Scenario`; ``dynamics_journeys`` (seed 001) is
 
 from __future__ import annotations
 
+from sim.scenario.aep import AepScenario
 from sim.scenario.common import SYSTEMS, FaultSpec, Latency, Model, ScenarioBase, latency  # noqa: F401
-from sim.scenario.data_cloud import *  # noqa: F401,F403
+from sim.scenario.data_cloud import *  # noqa: F403
 from sim.scenario.data_cloud import DataCloudScenario
 from sim.scenario.dynamics import DynamicsScenario
-from sim.scenario.aep import AepScenario
 
 Scenario = DataCloudScenario  # the default system's model
 
@@ -23,7 +23,7 @@ MODELS: dict[str, type[ScenarioBase]] = {"data_cloud": DataCloudScenario, "dynam
 def model_for(system: object) -> type[ScenarioBase]:
     """The scenario model of ``system``; ValueError naming the systems there are."""
     if system in MODELS:
-        return MODELS[system]  # type: ignore[index]
+        return MODELS[system]
     known = ", ".join(MODELS)
     planned = [s for s in SYSTEMS if s not in MODELS]
     raise ValueError(f"system: {system!r} is not a twinned system; allowed: {known}"

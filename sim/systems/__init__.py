@@ -7,23 +7,25 @@ actors from its scenario, and its extra results (see :mod:`sim.systems.base`). E
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim.systems.base import System
 
 NAMES = ("data_cloud", "dynamics_journeys", "aep_dataflows")
 
 
-def get(name: str) -> System:
+def get(name: str) -> System[Any]:
     """The system called ``name`` (one of :data:`NAMES`)."""
     if name == "data_cloud":
-        from sim.systems.data_cloud import SYSTEM
+        from sim.systems.data_cloud import SYSTEM as DATA_CLOUD
 
-        return SYSTEM
+        return DATA_CLOUD
     if name == "dynamics_journeys":
-        from sim.systems.dynamics import SYSTEM
+        from sim.systems.dynamics import SYSTEM as DYNAMICS
 
-        return SYSTEM
+        return DYNAMICS
     if name == "aep_dataflows":
-        from sim.systems.aep import SYSTEM
+        from sim.systems.aep import SYSTEM as AEP
 
-        return SYSTEM
+        return AEP
     raise ValueError(f"system {name!r} is not a twinned system")

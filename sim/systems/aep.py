@@ -37,6 +37,7 @@ from sim.actors.aep.source import expected_count
 from sim.actors.base import RunContext
 from sim.core.ledger import Ledger
 from sim.core.rng import RandomStreams
+from sim.scenario.aep import AepScenario
 from sim.systems.base import BASE_BYTES, CrossKey, Estimate, Kind, Pipeline, System
 
 KINDS = {
@@ -47,7 +48,7 @@ KINDS = {
 }
 E2E = (CrossKey("change->profile", "change", "profile", "change", "change"),
        CrossKey("change->activated", "activation", "sent", "change", "change"))
-THROUGHPUT = {
+THROUGHPUT: dict[str, list[tuple[str, str | None]]] = {
     "source": [("change", "change")],
     "dataflows": [("change", "read")],
     "dataset": [("change", "landed")],
@@ -89,11 +90,11 @@ def _stats(values: np.ndarray) -> dict:
     if not len(values):
         return {"count": 0, "mean": None, **{f"p{q}": None for q in PERCENTILES}, "max": None}
     qs = np.percentile(values, PERCENTILES)
-    return {"count": int(len(values)), "mean": float(values.mean()),
+    return {"count": len(values), "mean": float(values.mean()),
             **{f"p{q}": float(v) for q, v in zip(PERCENTILES, qs)}, "max": float(values.max())}
 
 
-class AepDataflows(System):
+class AepDataflows(System[AepScenario]):
     """Seeds 002–003; see the module docstring."""
 
     name = "aep_dataflows"
@@ -102,7 +103,7 @@ class AepDataflows(System):
     headline = ("latency_s.change->profile.mean", "latency_s.change->profile.p50",
                 "latency_s.change->profile.p95", "dataflow_totals.api_calls")
 
-    def kinds(self, scenario) -> list[Kind]:
+    def kinds(self, scenario: AepScenario) -> list[Kind]:
         used = {"change", "run", "activation"} | ({"web_event"} if scenario.web_events.enabled else set())
         return [Kind(k, stages, parent) for k, (stages, parent) in KINDS.items() if k in used]
 
@@ -112,7 +113,7 @@ class AepDataflows(System):
     def throughput(self, kinds: dict[str, Kind]) -> dict[str, list[tuple[str, str | None]]]:
         return {actor: [(k, s) for k, s in pairs if k in kinds] for actor, pairs in THROUGHPUT.items()}
 
-    def estimate(self, scenario, **options: Any) -> Estimate:
+    def estimate(self, scenario: AepScenario, **options: Any) -> Estimate:
         """Changes from each source's change model, rows at the start, web events; memory per
         message measured on the bundled scenarios."""
         start, h = scenario.start_epoch_s, scenario.horizon
@@ -123,7 +124,7 @@ class AepDataflows(System):
         memory = BASE_BYTES + changes * BYTES_PER_CHANGE + rows * BYTES_PER_ROW + web * BYTES_PER_WEB_EVENT
         return Estimate({"change": changes, "web event": web}, memory, changes * FIGURE_BYTES_PER_CHANGE)
 
-    def build(self, scenario, seed: int, **options: Any) -> AepPipeline:
+    def build(self, scenario: AepScenario, seed: int, **options: Any) -> AepPipeline:
         if options:
             raise TypeError(f"aep_dataflows takes no build options (got {', '.join(options)})")
         ctx = new_context(scenario, seed, self.kinds(scenario))
@@ -192,7 +193,7 @@ class AepDataflows(System):
         if "activation" in result.ledger.tables:
             sent = result.ledger.stage_times("activation", "sent", result.horizon_s)
             out["activation"] = {"destination": result.pipeline.scenario.activation.destination,
-                                 "qualified": int(len(sent)), "sent": int(np.isfinite(sent).sum())}
+                                 "qualified": len(sent), "sent": int(np.isfinite(sent).sum())}
             out["change_to_activation_s"] = _stats(result.latency("change->activated"))
             led, h = result.ledger, result.horizon_s
             sent = led.stage_times("activation", "sent", h)

@@ -18,13 +18,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from sim.actors.base import Actor, RunContext
 from sim.scenario.common import ScenarioBase
 
+if TYPE_CHECKING:
+    from sim.results.run_result import RunResult
+
+S = TypeVar("S", bound=ScenarioBase)  # the scenario model of a system
 
 BASE_BYTES = 150e6  # the interpreter and the libraries a run imports
 
@@ -72,12 +76,15 @@ class Pipeline:
 
     ctx: RunContext
     scenario: ScenarioBase
-    system: "System"
-    actors: list[Actor] = field(default_factory=list)
+    system: System[Any]
+    # the actors, and a visitor model of the user's (any object: ``name``, ``held(horizon)`` and
+    # ``counts()`` are read when present)
+    actors: list[Actor | Any] = field(default_factory=list)
 
 
-class System(ABC):
-    """Base of the twinned systems; see the module docstring."""
+class System(ABC, Generic[S]):
+    """Base of the twinned systems; see the module docstring. ``S`` is the system's scenario
+    model (e.g. :class:`~sim.scenario.data_cloud.DataCloudScenario`)."""
 
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
@@ -85,7 +92,7 @@ class System(ABC):
     headline: ClassVar[tuple[str, ...]] = ()  # experiment metrics followed by --until-precision
 
     @abstractmethod
-    def kinds(self, scenario: ScenarioBase) -> list[Kind]:
+    def kinds(self, scenario: S) -> list[Kind]:
         """The message kinds a run of ``scenario`` creates (only those its actors use)."""
 
     def cross_keys(self, kinds: dict[str, Kind]) -> list[CrossKey]:
@@ -96,35 +103,35 @@ class System(ABC):
         return {}
 
     @abstractmethod
-    def build(self, scenario: ScenarioBase, seed: int, **options: Any) -> Pipeline:
+    def build(self, scenario: S, seed: int, **options: Any) -> Pipeline:
         """Wire the actors of ``scenario`` for one run with ``seed``."""
 
-    def estimate(self, scenario: ScenarioBase, **options: Any) -> Estimate:
+    def estimate(self, scenario: S, **options: Any) -> Estimate:
         """The expected messages and memory of a run of ``scenario`` (see :mod:`sim.runs.budget`)."""
         return Estimate({}, BASE_BYTES)
 
-    def extra_results(self, result) -> dict[str, Any]:
+    def extra_results(self, result: RunResult) -> dict[str, Any]:
         """Sections of ``summary.json`` beyond the shared ones, e.g. ``{"intents": {...}}``."""
         return {}
 
-    def warnings(self, result) -> list[str]:
+    def warnings(self, result: RunResult) -> list[str]:
         return []
 
-    def variant_row(self, result) -> dict[str, Any]:
+    def variant_row(self, result: RunResult) -> dict[str, Any]:
         """This system's columns of one variant's row in ``sim compare``."""
         return {}
 
-    def summary_lines(self, result) -> list[str]:
+    def summary_lines(self, result: RunResult) -> list[str]:
         """Lines the console summary of ``sim run`` prints after the shared ones."""
         return []
 
-    def report_tables(self, result) -> dict[str, Any]:
+    def report_tables(self, result: RunResult) -> dict[str, Any]:
         """Tables (pandas DataFrames) ``report.html`` shows after the shared ones, by heading."""
         return {}
 
-    def extra_figures(self, result) -> dict[str, Any]:
+    def extra_figures(self, result: RunResult) -> dict[str, Any]:
         """Figures beyond the shared ones, by file name."""
         return {}
 
-    def series_limits(self, result, grid: np.ndarray) -> dict[str, np.ndarray]:
+    def series_limits(self, result: RunResult, grid: np.ndarray) -> dict[str, np.ndarray]:
         return {}

@@ -24,13 +24,13 @@ the CRM Flow, no ``webhook`` without a webhook target).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from sim.actors.base import Actor, RunContext
+from sim.actors.base import RunContext
 from sim.actors.data_cloud.apex import ApexTrigger
 from sim.actors.data_cloud.crm import CrmFlow
 from sim.actors.data_cloud.data_actions import DataActionService
@@ -42,7 +42,7 @@ from sim.actors.data_cloud.insights import InsightActor
 from sim.actors.data_cloud.lakehouse import Lakehouse
 from sim.actors.data_cloud.pubsub import PubSubClient
 from sim.actors.data_cloud.segments import SegmentActor
-from sim.actors.data_cloud.visitors import WebVisitors
+from sim.actors.data_cloud.visitors import ClickSource, VisitorModel, WebVisitors
 from sim.actors.data_cloud.webhooks import WebhookSender
 from sim.core.ledger import DELIVERED, DROPPED, IN_FLIGHT, Ledger
 from sim.core.lineage import reactions
@@ -68,7 +68,7 @@ REACTIONS = (("flow", "notification"), ("webhook", "ack"))  # what the business 
 E2E = (CrossKey("click->notification", "flow", "notification", "click", "click"),
        CrossKey("click->ack", "webhook", "ack", "click", "click"),
        CrossKey("publish->flow_start", "flow", "flow_start", "platform_event", "publish"))
-THROUGHPUT = {
+THROUGHPUT: dict[str, list[tuple[str, str | None]]] = {
     "ingestion": [("click", "ingest")],
     "lakehouse": [("click", "lakehouse")],
     "identity": [("click", "identity")],
@@ -111,7 +111,7 @@ class DataCloudPipeline(Pipeline):
     """The wired actors of one Data Cloud run, by name."""
 
     population: Population | None = None
-    visitors: Any = None
+    visitors: ClickSource | None = None
     ingestion: IngestionAPI | None = None
     lakehouse: Lakehouse | None = None
     identity: IdentityService | None = None
@@ -152,7 +152,7 @@ def new_context(scenario, seed: int, kinds: list[Kind], expected: dict[str, floa
                       start_epoch_s=scenario.start_epoch_s, faults=faults_of(scenario))
 
 
-class DataCloud(System):
+class DataCloud(System[DataCloudScenario]):
     """Seed 000; see the module docstring."""
 
     name = "data_cloud"
@@ -174,7 +174,7 @@ class DataCloud(System):
             out += [Kind(f"pubsub:{s.name}", PUBSUB_STAGES, "platform_event") for s in scenario.subscribers.pubsub]
         return out
 
-    def estimate(self, scenario: DataCloudScenario, visitors=None, **options: Any) -> Estimate:
+    def estimate(self, scenario: DataCloudScenario, visitors: VisitorModel | None = None, **options: Any) -> Estimate:
         """Clicks from the traffic model (sessions/s x hourly profile x pages per session over the
         horizon), or from the event log of a trace-driven run, and memory per click measured on
         the reference machine (see benchmarks/)."""
@@ -199,13 +199,16 @@ class DataCloud(System):
         out.update({k: [(k, "processed")] for k in kinds if k.startswith(("apex:", "pubsub:"))})
         return out
 
-    def build(self, scenario: DataCloudScenario, seed: int, visitors=None) -> DataCloudPipeline:
+    def build(self, scenario: DataCloudScenario, seed: int, visitors: VisitorModel | None = None,
+              **options: Any) -> DataCloudPipeline:
         """Wire the actors of ``scenario`` for one run with ``seed``.
 
         ``visitors`` replaces the web traffic model: an object with ``take_until(t)`` (see
         :class:`~sim.actors.data_cloud.visitors.ScriptedClicks`) or a callable
         ``(ctx, population) -> object``.
         """
+        if options:
+            raise TypeError(f"data_cloud takes no build options but visitors (got {', '.join(options)})")
         ctx = new_context(scenario, seed, self.kinds(scenario), self.estimate(scenario, visitors).messages)
         rng = ctx.rng
         v = scenario.visitors
@@ -213,12 +216,13 @@ class DataCloud(System):
                                       accounts=v.accounts, sales_reps=v.sales_reps, hot_share=v.hot_share,
                                       mean_devices=v.mean_devices, lifecycle_shares=v.lifecycle_shares,
                                       lifecycle_rng=rng("population.lifecycle"))
+        source: ClickSource
         if visitors is None:
             source = WebVisitors(ctx, v, population, oversize_bytes=10 * scenario.ingestion.max_payload_bytes)
         elif callable(visitors) and not hasattr(visitors, "take_until"):
             source = visitors(ctx, population)
         else:
-            source = visitors
+            source = cast(ClickSource, visitors)
         bus = EventBus(ctx, scenario.event_bus)
         targets = scenario.data_actions.targets
         on_bus = "platform_event" in targets
@@ -235,7 +239,8 @@ class DataCloud(System):
         insights = InsightActor(ctx, scenario.insights, data_actions.on_firing if "insight" in triggers else None)
         segments = None
         if scenario.segmentation.segments:
-            segments = SegmentActor(ctx, scenario.segmentation, data_actions.on_firing if "segment" in triggers else None,
+            segments = SegmentActor(ctx, scenario.segmentation,
+                                    data_actions.on_firing if "segment" in triggers else None,
                                     person_of=lambda profile: _person_of(identity, profile),
                                     attributes=population.profile_attributes)
 
@@ -330,6 +335,6 @@ class DataCloud(System):
 SYSTEM = DataCloud()
 
 
-def build(scenario: DataCloudScenario, seed: int, visitors=None) -> DataCloudPipeline:
+def build(scenario: DataCloudScenario, seed: int, visitors: VisitorModel | None = None) -> DataCloudPipeline:
     """Wire the actors of a Data Cloud ``scenario`` (see :meth:`DataCloud.build`)."""
     return SYSTEM.build(scenario, seed, visitors=visitors)

@@ -50,8 +50,9 @@ KINDS = (Kind("change", ("change",)), Kind("trigger", ("trigger", "first_step"),
          Kind("journey", ("entered", "ended"), "trigger"), Kind("message", ("queued", "sent", "inbox"), "journey"))
 CROSS = (CrossKey("change->inbox", "message", "inbox", "change", "change"),
          CrossKey("trigger->inbox", "message", "inbox", "trigger", "trigger"))
-THROUGHPUT = {"dataverse": [("change", "change")], "trigger_processing": [("trigger", "first_step")],
-              "journeys": [("journey", "entered")], "channels": [("message", "inbox")]}
+THROUGHPUT: dict[str, list[tuple[str, str | None]]] = {
+    "dataverse": [("change", "change")], "trigger_processing": [("trigger", "first_step")],
+    "journeys": [("journey", "entered")], "channels": [("message", "inbox")]}
 ENVELOPE_P90_S, ENVELOPE_P95_S = 180.0, 300.0  # doc: trigger -> first step P90 < 3 min, P95 < 5 min
 FIRST_STEP = "trigger->first_step"
 
@@ -78,10 +79,10 @@ def _stats(values: np.ndarray) -> dict:
     if not len(values):
         return {"count": 0, "p50": None, "p90": None, "p95": None}
     p50, p90, p95 = np.percentile(values, [50, 90, 95])
-    return {"count": int(len(values)), "p50": float(p50), "p90": float(p90), "p95": float(p95)}
+    return {"count": len(values), "p50": float(p50), "p90": float(p90), "p95": float(p95)}
 
 
-class DynamicsJourneys(System):
+class DynamicsJourneys(System[DynamicsScenario]):
     """Seed 001; see the module docstring."""
 
     name = "dynamics_journeys"
@@ -116,8 +117,10 @@ class DynamicsJourneys(System):
     def throughput(self, kinds: dict[str, Kind]) -> dict[str, list[tuple[str, str | None]]]:
         return dict(THROUGHPUT)
 
-    def build(self, scenario: DynamicsScenario, seed: int) -> DynamicsPipeline:
+    def build(self, scenario: DynamicsScenario, seed: int, **options: Any) -> DynamicsPipeline:
         """Wire the actors of ``scenario`` for one run with ``seed``."""
+        if options:
+            raise TypeError(f"dynamics_journeys takes no build options (got {', '.join(options)})")
         ledger = Ledger()
         for kind in self.kinds(scenario):
             ledger.register(kind.name, list(kind.stages), kind.parent)
@@ -169,7 +172,7 @@ class DynamicsJourneys(System):
         stats = _stats(lat)
         counts = result.counts.get("trigger_processing", {})
         inside = stats["count"] > 0 and stats["p90"] < ENVELOPE_P90_S and stats["p95"] < ENVELOPE_P95_S
-        return {"offered": int(len(created)), "processed": int(stats["count"]),
+        return {"offered": len(created), "processed": int(stats["count"]),
                 "dropped_trigger_overload": int(ledger.dropped_by_reason("trigger", h).get(OVERLOAD, 0)),
                 "peak_triggers_per_min": int(per_min.max()),
                 "capacity_triggers_per_min": result.pipeline.scenario.trigger_processing.capacity_per_min,

@@ -10,6 +10,7 @@ duplicates. The ``entity`` column is the ground truth. Deterministic for a seed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ def synthetic_people(pools: Mapping[str, Sequence[str]], originals: int, duplica
         counter[e] = n + 1
         ids.append(f"rec-{e}-dup-{n}")
         for f in rng.choice(fields, size=int(rng.integers(1, 4)), replace=False):
-            dups.at[k, f] = typo(rng, dups.at[k, f])
+            dups.at[k, f] = typo(rng, cast(str, dups.at[k, f]))  # the fields are strings
     dups["rec_id"] = ids
     return pd.concat([base, dups], ignore_index=True)
 

@@ -16,6 +16,7 @@ Theory (arrival rate ``lam``, service rate ``mu`` per server, all in 1/s):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import simpy
@@ -128,7 +129,7 @@ def validate_all(quick: bool = False, replications: int | None = None, customers
     """Every standard case; ``quick`` uses fewer customers (wider intervals, seconds to run)."""
     replications = replications or (10 if quick else 20)
     customers = customers or (20_000 if quick else 200_000)
-    todo = cases(utilisations)
+    todo: Iterable[dict] = cases(utilisations)
     rows: list[dict] = []
     if progress:
         from rich.progress import track

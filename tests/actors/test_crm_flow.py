@@ -42,7 +42,8 @@ def test_regression_the_flow_takes_at_most_batch_size_events_per_batch():
     assert stamps(ctx, "flow", "flow_start") == [2.0, 2.0, 3.3, 3.3, 4.6]
     assert stamps(ctx, "flow", "notification") == [4.3, 4.3, 5.6, 5.6, 6.5]
     assert flow.counts() == {"flow_batches": 3, "events_processed": 5, "tasks_created": 5,
-                             "notifications_sent": 5, "flow_faults": 0, "failed_batches": 0, "busy_s": 3.5}
+                             "notifications_sent": 5, "flow_faults": 0, "failed_batches": 0, "largest_batch": 2,
+                             "busy_s": 3.5}
 
 
 def test_a_batch_of_exactly_batch_size_and_concurrent_batches():

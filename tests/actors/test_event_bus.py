@@ -14,7 +14,7 @@ DROPPED, DELIVERED = 2, 1
 
 
 def bus(ctx, **over):
-    settings = dict(publish_latency=const(1.0), delivery_latency=const(2.0))
+    settings = {"publish_latency": const(1.0), "delivery_latency": const(2.0)}
     settings.update(over)
     return EventBus(ctx, BusSettings(**settings))
 

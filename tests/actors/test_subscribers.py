@@ -77,7 +77,7 @@ def test_events_published_during_the_error_state_are_not_sent_and_a_resume_takes
 
 def test_partitions_route_by_a_stable_hash_of_the_key():
     """With partitions each event goes to ``crc32(key) % partitions``; order holds within each."""
-    ctx, trig = apex_rig(0, partitions=3, partition_key="ContactId__c")
+    _ctx, trig = apex_rig(0, partitions=3, partition_key="ContactId__c")
     assert [trig.partition_of({"ContactId__c": k}) for k in ("a", "b", "c", "")] == \
         [__import__("zlib").crc32(k.encode()) % 3 for k in ("a", "b", "c", "")]
     assert trig.partition_of({}) == trig.partition_of({"ContactId__c": ""})

@@ -4,7 +4,6 @@ timeout edge, the endpoint's rate-limit bursts and its queue, disabling after ``
 and sending nothing without a signing key."""
 
 import numpy as np
-import pytest
 
 from sim.actors.data_cloud.webhooks import WebhookSender
 from sim.scenario.data_cloud import Webhooks

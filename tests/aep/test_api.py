@@ -7,7 +7,6 @@ from click.testing import CliRunner
 
 from sim.cli.aep import aep
 from sim.domain.aep.api import Sandbox, endpoint_kind, kind_from_shape, validate_bodies
-
 from tests.aep.conftest import EXAMPLES, INCR_FLOW, SEED_FLOW, SFMC_FLOW
 
 BROKEN = EXAMPLES / "broken"
@@ -34,14 +33,18 @@ def test_the_other_examples_are_accepted_together():
 
 EXPECTED = {  # file -> the problem lines (after the object label), in order
     "flow_interval_10_minute.json": ["scheduleParams.interval: 10 is below the minimum 15 for frequency 'minute'"],
-    "flow_interval_string_10_minute.json": ["scheduleParams.interval: 10 is below the minimum 15 for frequency 'minute'"],
-    "flow_frequency_month.json": ["scheduleParams.frequency: 'month' is not allowed; allowed: once, minute, hour, day, week"],
+    "flow_interval_string_10_minute.json": [
+        "scheduleParams.interval: 10 is below the minimum 15 for frequency 'minute'"],
+    "flow_frequency_month.json": [
+        "scheduleParams.frequency: 'month' is not allowed; allowed: once, minute, hour, day, week"],
     "flow_missing_start_time.json": ["scheduleParams.startTime: required field is missing"],
     "flow_start_time_placeholder.json": ["scheduleParams.startTime: '<START TIME>' is not an integer"],
     "flow_copy_without_delta_column.json": ["transformations[0].params.deltaColumn: required field is missing: Copy "
-                                            "needs the delta column {name, dateFormat, timezone} that drives incremental loads"],
+                                            "needs the delta column {name, dateFormat, timezone} that drives "
+                                            "incremental loads"],
     "mapping_unknown_xdm_path.json": [
-        "mappings[0].destinationXdmPath: mapping 0 (sourceAttribute 'Properties_Firstname_Value'): 'person.name.nickName' "
+        "mappings[0].destinationXdmPath: mapping 0 (sourceAttribute 'Properties_Firstname_Value'): "
+        "'person.name.nickName' "
         "is not a path of target schema 'Target schema for marketing automation'; did you mean person.name.firstName, "
         "person.name.middleName, person.name.lastName?",
         "transformations[0].params.mappingId: refers to mapping set '280a3cc950894945bf815c5fc60f3803', which was "
@@ -138,11 +141,13 @@ def test_endpoints_and_shapes():
 def test_unrecognised_bodies_and_endpoints_are_problems_not_crashes():
     result = validate_bodies([{"hello": 1}, [{"endpoint": "POST /segments", "body": {}}], [3], {"POST /flows": "x"}])
     assert result.problems == [
-        "<input 0>: cannot tell which endpoint this body is for; wrap it as {\"endpoint\": \"POST /flows\", \"body\": {...}}",
+        "<input 0>: cannot tell which endpoint this body is for; "
+        "wrap it as {\"endpoint\": \"POST /flows\", \"body\": {...}}",
         "<input 1>#0: endpoint: 'POST /segments' is not one of POST /connections, POST /schemaregistry/tenant/schemas, "
         "POST /catalog/dataSets, POST /sourceConnections, POST /targetConnections, POST /conversion/mappingSets, "
         "POST /flows",
-        "<input 2>#0: cannot tell which endpoint this body is for; wrap it as {\"endpoint\": \"POST /flows\", \"body\": {...}}",
+        "<input 2>#0: cannot tell which endpoint this body is for; "
+        "wrap it as {\"endpoint\": \"POST /flows\", \"body\": {...}}",
         "<input 3>#0 POST /flows: the body must be a JSON object"]
 
 
@@ -155,7 +160,8 @@ def test_an_id_used_twice_is_refused():
 
 
 def test_an_empty_sandbox_knows_nothing_of_the_seed():
-    problems = validate_bodies([{"POST /sourceConnections": SEED["POST /sourceConnections"]}], sandbox=Sandbox()).problems
+    bodies = [{"POST /sourceConnections": SEED["POST /sourceConnections"]}]
+    problems = validate_bodies(bodies, sandbox=Sandbox()).problems
     assert [p.split(": ")[1] for p in problems] == ["baseConnectionId", "data.schema.id"]
     assert "unknown base connection '2fce94c1-9a93-4971-8e94-c19a93097129'" in problems[0]
 
@@ -180,7 +186,8 @@ def test_cli_prints_one_line_per_problem_and_exits_2_without_traceback():
     assert lines[-1] == "2 problem(s); 5 object(s) would be created"
     assert any("scheduleParams.interval: 10 is below the minimum 15" in line for line in lines)
     assert any("line 13, column 51" in line for line in lines)
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    # an exit with its code, not an exception escaping the command (whose traceback would follow)
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
 
 
 def test_cli_strict_and_quiet_flags(tmp_path):

@@ -2,13 +2,13 @@
 
 import copy
 import json
+import re
 
 import pytest
 
 from sim.domain.aep.api import Sandbox
 from sim.domain.aep.dataflow import Dataflow
 from sim.domain.aep.problems import AepError
-
 from tests.aep.conftest import EXAMPLES, INCR_FLOW, SEED_FLOW, SFMC_FLOW
 
 S = 1767225600
@@ -55,7 +55,8 @@ def test_an_incremental_run_selects_by_the_delta_column_and_maps_the_rows(sandbo
 
 def test_a_mapping_only_flow_reloads_everything_each_run(sandbox):
     flow = sandbox.flows[SEED_FLOW]
-    rows = [{"Portal_Id": 62515, "Properties_Firstname_Value": "Ann"}, {"Portal_Id": 62515, "Properties_Lastname_Value": "Lee"}]
+    rows = [{"Portal_Id": 62515, "Properties_Firstname_Value": "Ann"},
+            {"Portal_Id": 62515, "Properties_Lastname_Value": "Lee"}]
     first = flow.run(rows, None, S)
     second = flow.run(rows, first.high_water_mark, S + 1800)
     assert len(first.batch.records) == len(second.batch.records) == 2 and second.high_water_mark is None
@@ -73,7 +74,8 @@ def test_the_delta_column_must_be_a_timestamp_field_of_the_source(sandbox):
         return lambda b: b["transformations"][0]["params"]["deltaColumn"].update(name=name)
     [p] = flow_problems(sandbox, rename("updated_at"))
     assert p.startswith("transformations[0].params.deltaColumn.name: 'updated_at' is not a field of source schema")
-    [p] = flow_problems(sandbox, lambda b: b["transformations"][0]["params"]["deltaColumn"].update(dateFormat="dd/MM/yy"))
+    [p] = flow_problems(sandbox,
+                        lambda b: b["transformations"][0]["params"]["deltaColumn"].update(dateFormat="dd/MM/yy"))
     assert p.startswith("transformations[0].params.deltaColumn.dateFormat: 'dd/MM/yy' is not a supported date format")
 
 
@@ -82,19 +84,22 @@ def test_a_mapping_transformation_is_required_and_must_match_its_set(sandbox):
         "transformations: a Mapping transformation (mappingId, mappingVersion) is required: the source's raw fields "
         "must be mapped to the target schema"]
     [p] = flow_problems(sandbox, lambda b: b["transformations"][1]["params"].update(mappingVersion="1"))
-    assert p == "transformations[1].params.mappingVersion: '1': mapping set '9f1d2c3b4a5e6f708192a3b4c5d6e7f8' is at version 0"
+    assert p == ("transformations[1].params.mappingVersion: '1': mapping set '9f1d2c3b4a5e6f708192a3b4c5d6e7f8' "
+                 "is at version 0")
     [p] = flow_problems(sandbox, lambda b: b["transformations"][1]["params"].update(mappingId="nope"))
     assert p == "transformations[1].params.mappingId: unknown mapping set 'nope'"
     [p] = flow_problems(sandbox, lambda b: b["transformations"][1]["params"].update(mappingVersion=0))
     assert p == "transformations[1].params.mappingVersion: 0 is not a string"
     # the seed's mapping set targets another schema than this flow's target connection
-    [p] = flow_problems(sandbox, lambda b: b["transformations"][1]["params"].update(mappingId="280a3cc950894945bf815c5fc60f3803"))
+    other = "280a3cc950894945bf815c5fc60f3803"
+    [p] = flow_problems(sandbox, lambda b: b["transformations"][1]["params"].update(mappingId=other))
     assert "maps to" in p and "not to the target connection's schema" in p
 
 
 def test_transformation_names_and_duplicates(sandbox):
     [p] = flow_problems(sandbox, lambda b: b["transformations"].append({"name": "Filter", "params": {}}))
-    assert p == "transformations[2].name: 'Filter' is not a transformation of flow spec CRMToAEP; allowed: Copy, Mapping"
+    assert p == ("transformations[2].name: 'Filter' is not a transformation of flow spec CRMToAEP; "
+                 "allowed: Copy, Mapping")
     [p] = flow_problems(sandbox, lambda b: b["transformations"].append(copy.deepcopy(b["transformations"][0])))
     assert p == "transformations[2].name: Copy is listed twice"
     [p] = flow_problems(sandbox, lambda b: b["transformations"].append({"name": "Copy"}))
@@ -103,7 +108,8 @@ def test_transformation_names_and_duplicates(sandbox):
 
 def test_connections_and_flow_spec_are_resolved(sandbox):
     assert flow_problems(sandbox, lambda b: b.update(sourceConnectionIds=["x"], targetConnectionIds=["y"])) == [
-        "sourceConnectionIds[0]: unknown source connection 'x'", "targetConnectionIds[0]: unknown target connection 'y'"]
+        "sourceConnectionIds[0]: unknown source connection 'x'",
+        "targetConnectionIds[0]: unknown target connection 'y'"]
     assert flow_problems(sandbox, lambda b: b["sourceConnectionIds"].append("x")) == [
         "sourceConnectionIds: at most 1 item(s) allowed"]
     [p] = flow_problems(sandbox, lambda b: b["flowSpec"].update(id="nope"))
@@ -118,5 +124,5 @@ def test_schedule_problems_are_prefixed_and_strict_mode_is_passed_on(sandbox):
     body["scheduleParams"]["interval"] = "30"
     args = ("f", sandbox.source_connections, sandbox.target_connections, sandbox.mapping_sets)
     assert Dataflow.from_body(body, *args).schedule.interval == 30
-    with pytest.raises(AepError, match="scheduleParams.interval: '30' is not an integer"):
+    with pytest.raises(AepError, match=re.escape("scheduleParams.interval: '30' is not an integer")):
         Dataflow.from_body(body, *args, strict=True)

@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.domain.aep.delta import DeltaColumn, DeltaCopy, delta_column_change_problem
 from sim.domain.aep.problems import AepError

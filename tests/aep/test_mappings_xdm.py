@@ -8,7 +8,6 @@ import pytest
 from sim.domain.aep.mappings import MappingSet, source_problems
 from sim.domain.aep.problems import AepError
 from sim.domain.aep.xdm import CATALOG, COMPATIBLE, EVENT_CLASS, PROFILE_CLASS, AdHocSchema, XdmSchema
-
 from tests.aep.conftest import EXAMPLES
 
 FG = "https://ns.adobe.com/xdm/context/"
@@ -120,7 +119,8 @@ def test_an_identity_needs_a_known_namespace_and_a_string_field(target):
     assert "unknown identity namespace 'Emial'; known: ECID, Email, HubSpotId" in p
     assert MappingSet.from_body(seed_mappings(identity=True, namespaceCode="Email"), target,
                                 namespaces=["Email"]).identity_mappings
-    [p] = mapping_problems(seed_mappings(identity=True, namespaceCode="Email", destinationXdmPath="personalEmail.primary"),
+    [p] = mapping_problems(seed_mappings(identity=True, namespaceCode="Email",
+                                         destinationXdmPath="personalEmail.primary"),
                            target)
     assert "an identity must be a string field, 'personalEmail.primary' is boolean" in p
 
@@ -183,5 +183,6 @@ def test_apply_converts_scalars_to_string_destinations(target):
                                  "Properties_Lastname_Value": "string"})
     ms = MappingSet.from_body(SEED["POST /conversion/mappingSets"]["body"], target, src)
     [rec] = ms.apply([{"Portal_Id": 62515.0, "Added_At": 1767225600000, "Properties_Firstname_Value": "Zoé"}]).records
-    assert rec.data == {"_id": "62515", "repositoryCreatedBy": "1767225600000", "person": {"name": {"firstName": "Zoé"}}}
+    assert rec.data == {"_id": "62515", "repositoryCreatedBy": "1767225600000",
+                        "person": {"name": {"firstName": "Zoé"}}}
     assert rec.identities == []  # the seed's mapping marks no identity

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from sim.domain.aep.profile import RealTimeProfile
 from sim.domain.aep.sources import SourceApi, hubspot_limits
-
 from tests.aep.conftest import INCR_FLOW
 
 S = 1767225600
@@ -37,7 +36,7 @@ def test_a_day_of_incremental_runs_brings_every_change_into_the_profile_within_o
         hwm = out.high_water_mark  # committed: the run succeeded
     assert delivered == 300 + 200  # each version once
     assert max(freshness) <= 900 + 1 + 2  # one period, one second of delta resolution, a short read
-    last = {vid: t for vid, t in changes}
+    last = dict(changes)
     for vid in (0, 99, 199, 299):
         assert profile.attributes("HubSpotId", vid)["person.name.firstName"] == f"v{last[vid]}"
     # a 30-minute token issued 0.25 s into a run still serves the run 30 minutes later, not the next:

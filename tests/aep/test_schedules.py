@@ -3,7 +3,8 @@
 import jsonschema
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.domain.aep.problems import AepError
 from sim.domain.aep.schedules import SCHEDULE_SPEC, PeriodicSchedule
@@ -31,7 +32,8 @@ def test_strict_mode_refuses_the_string_interval_naming_the_field():
 
 @pytest.mark.parametrize("text", ["30.5", " 30", "-1", "", "thirty", "<START TIME>"])
 def test_only_plain_digit_strings_are_coerced(text):
-    assert problems({"startTime": S, "frequency": "hour", "interval": text}) == [f"interval: {text!r} is not an integer"]
+    assert problems({"startTime": S, "frequency": "hour", "interval": text}) == [
+        f"interval: {text!r} is not an integer"]
 
 
 def test_a_coerced_string_still_faces_the_minimum():

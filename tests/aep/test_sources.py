@@ -1,13 +1,14 @@
 """Source API call plans: pages, token expiry and refresh, burst limit, daily quota, V1 retirement."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.domain.aep.connections import HUBSPOT_SPEC, SFMC_V1_SPEC, SFMC_V2_SPEC
 from sim.domain.aep.problems import AepError
 from sim.domain.aep.sources import SourceApi, hubspot_limits, sfmc_v2_limits, source_api_for
 
-NO_LIMITS = dict(burst_requests=None, daily_requests=None)
+NO_LIMITS = {"burst_requests": None, "daily_requests": None}
 
 
 @pytest.mark.parametrize("n,pages", [(0, 1), (1, 1), (100, 1), (101, 2), (200, 2), (201, 3)])

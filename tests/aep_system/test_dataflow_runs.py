@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sim.actors.aep.dataflow import DROPPED, PENDING, READ
-from sim.core.ledger import DELIVERED, IN_FLIGHT
+from sim.core.ledger import IN_FLIGHT
 from sim.runs.runner import run
 from tests.aep_system.conftest import SEED_CHAIN, SEED_FLOW, const, hubspot, sfmc
 
@@ -18,7 +18,7 @@ ALLOWED_DROPS = {"superseded", "mapping_failed", "identity_refused"}
 
 def _delta_books(res):
     """Check that every change version is read at most once and none is missed, from the actor's
-    own counts and the ledger; return the flow actor."""
+    own counts and the ledger (``res`` from a run with ``check=False``); return the flow actor."""
     flow = res.pipeline.flows[0]
     led, h = res.ledger, res.horizon_s
     c = res.counts[flow.name]
@@ -60,7 +60,7 @@ def test_delta_loads_read_every_version_once_with_updates_during_runs(on_overlap
     sc["api"].update(page_size=5, latency=const(20.0))
     sc["sources"][0]["changes"].update(bad_value_share=0.02, missing_identity_share=0.02)
     sc["scheduler"]["on_overlap"] = on_overlap
-    res = run(sc, seed=7, progress=False)
+    res = run(sc, seed=7, progress=False, check=False)
     flow = _delta_books(res)
     dropped = res.conservation.by_kind["change"]["dropped"]
     assert dropped["superseded"] > 0 and dropped["mapping_failed"] > 0 and dropped["identity_refused"] > 0
@@ -83,7 +83,7 @@ def test_delta_loads_read_every_version_once_with_updates_during_runs(on_overlap
 
 def test_backfill_reads_the_history_once_then_only_changes():
     sc = hubspot(horizon="2h", rows=700, per_hour=300, update_share=0.5, history="backfill")
-    res = run(sc, seed=2, progress=False)
+    res = run(sc, seed=2, progress=False, check=False)
     flow = _delta_books(res)
     c = res.counts[flow.name]
     # the first run copied the whole history (backfill: true), except rows updated again before their
@@ -119,7 +119,7 @@ def test_a_tighter_quota_fails_runs_and_slows_them():
     base["api"].update(page_size=20, static_token=True)
     ample = run(base, seed=1, progress=False)
     tight = dict(base, api=dict(base["api"], daily_requests=300, burst_requests=5))
-    res = run(tight, seed=1, progress=False)
+    res = run(tight, seed=1, progress=False, check=False)
     a, t = ample.extras()["dataflow_totals"], res.extras()["dataflow_totals"]
     assert a["runs_failed"] == 0 and t["runs_failed"] > 0
     assert res.conservation.by_kind["run"]["dropped"] == {"quota_exhausted": t["runs_failed"]}
@@ -176,8 +176,8 @@ def test_on_overlap_wait_queues_runs_and_skip_drops_them():
     later; with skip every other one is dropped skipped_overlap."""
     sc = hubspot(horizon="6h", rows=100, per_hour=200)
     sc["scheduler"]["startup"] = const(1140.0)
-    wait = run(sc, seed=1, progress=False)
-    skip = run(dict(sc, scheduler=dict(sc["scheduler"], on_overlap="skip")), seed=1, progress=False)
+    wait = run(sc, seed=1, progress=False, check=False)
+    skip = run(dict(sc, scheduler=dict(sc["scheduler"], on_overlap="skip")), seed=1, progress=False, check=False)
     w, s = wait.extras()["dataflows"]["contacts"], skip.extras()["dataflows"]["contacts"]
     assert w["skipped_runs"] == 0 and s["skipped_runs"] > 0
     assert skip.conservation.by_kind["run"]["dropped"] == {"skipped_overlap": s["skipped_runs"]}
@@ -205,7 +205,7 @@ def test_two_sources_one_profile_and_the_merge_policy(policy):
                                       "FirstName": {"choice": {"Zoe": 1, "Yann": 1}}}})
     sc["profile"] = {"merge_policy": policy, "latency": const(60),
                      **({"dataset_order": ["Marketing Cloud contacts"]} if policy == "dataset_precedence" else {})}
-    res = run(sc, seed=8, progress=False)
+    res = run(sc, seed=8, progress=False, check=False)
     assert res.conservation.ok
     prof = res.pipeline.profile.profile
     names = [prof.attributes("Email", f"c{row}@example.com").get("person.name.firstName") for row in range(50)]

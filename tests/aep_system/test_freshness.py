@@ -29,20 +29,21 @@ from sim.core.ledger import DELIVERED
 from sim.runs.runner import run
 from tests.aep_system.conftest import hubspot
 
-I, STARTUP, PAGE, WRITE = 900.0, 30.0, 0.25, 60.0
+INTERVAL = 900.0  # I in the docstring
+STARTUP, PAGE, WRITE = 30.0, 0.25, 60.0
 MEDIAN, P95 = 60.0, 300.0
 PER_HOUR = 1500.0
 
 
 def expected_freshness() -> float:
-    lam = PER_HOUR / 3600.0 * I
+    lam = PER_HOUR / 3600.0 * INTERVAL
     n = np.arange(0, int(lam * 4))
     pmf = stats.poisson.pmf(n, lam)
     pages = np.maximum(1, np.ceil(n / 100))
     weighted_pages = float((pmf * n * pages).sum() / (pmf * n).sum())
     sigma = math.log(P95 / MEDIAN) / 1.6448536269514722
     mean_l = MEDIAN * math.exp(sigma ** 2 / 2)
-    return I / 2 + STARTUP + PAGE * weighted_pages + WRITE + mean_l
+    return INTERVAL / 2 + STARTUP + PAGE * weighted_pages + WRITE + mean_l
 
 
 def replication_mean(seed: int) -> tuple[float, int]:
@@ -52,7 +53,7 @@ def replication_mean(seed: int) -> tuple[float, int]:
     led, h = res.ledger, res.horizon_s
     created = led.stage_times("change", "change", h)
     profile = led.stage_times("change", "profile", h)
-    window = (created >= I) & (created < h - 2 * 3600)
+    window = (created >= INTERVAL) & (created < h - 2 * 3600)
     assert window.sum() > 2000
     assert (led.states_at("change", h)[window] == DELIVERED).all()  # no censoring in the window
     return float((profile - created)[window].mean()), int(window.sum())
@@ -66,7 +67,8 @@ def test_mean_freshness_is_half_the_interval_plus_run_time_plus_profile_latency(
     assert lo <= expected <= hi, (means, expected)
     # the test can fail: a model off by a few tens of seconds lies outside the interval
     assert half < 15.0, half
-    wrong = [expected + I / 2, expected - STARTUP - WRITE, expected - (expected_freshness() - I / 2 - 180) + 0]
+    wrong = [expected + INTERVAL / 2, expected - STARTUP - WRITE,
+             expected - (expected_freshness() - INTERVAL / 2 - 180) + 0]
     for value in wrong[:2]:
         assert not lo <= value <= hi
 

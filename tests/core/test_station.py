@@ -1,5 +1,7 @@
 """The batched FIFO station against a hand-written process-per-customer SimPy model."""
 
+import itertools
+
 import numpy as np
 import simpy
 from hypothesis import given, settings
@@ -44,7 +46,7 @@ def test_station_matches_process_per_customer_simpy(jobs, servers, cuts):
     expected = simpy_fifo(ready.tolist(), service.tolist(), servers)
     station = FifoStation(servers)
     bounds = sorted({0, len(ready), *[c for c in cuts if c < len(ready)]})
-    got = np.concatenate([station.serve(ready[a:b], service[a:b])[0] for a, b in zip(bounds, bounds[1:])])
+    got = np.concatenate([station.serve(ready[a:b], service[a:b])[0] for a, b in itertools.pairwise(bounds)])
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
 
 

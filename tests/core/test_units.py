@@ -30,6 +30,6 @@ def test_column_time_parser_agrees_with_the_scalar_one():
 
     samples = ["1767261780", "1767261780.25", "2026-01-01T10:00:00", "2026-01-01T10:00:00Z",
                "2026-01-01T11:00:00+01:00", "2026-01-01", "2026-01-01T10:00:00.5-02:30"]
-    got = parse_times(np.array(samples + ["soon", ""], dtype=object))
+    got = parse_times(np.array([*samples, "soon", ""], dtype=object))
     assert got[:-2].tolist() == [parse_timestamp(s) for s in samples]
     assert np.isnan(got[-2:]).all()

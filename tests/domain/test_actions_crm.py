@@ -6,7 +6,7 @@ import numpy as np
 
 from sim.domain.actions import action_payload, sign, verify, webhook_body
 from sim.domain.crm import PricingAlertFlow
-from sim.domain.events import LOGIN, PAGE_VIEW, PayloadRules, REJECT_CODE, validate
+from sim.domain.events import LOGIN, PAGE_VIEW, REJECT_CODE, PayloadRules, validate
 from sim.domain.population import build_population
 
 

@@ -16,7 +16,10 @@ def clicks(**over):
     return cols
 
 
-def reasons(cols, received=0.0, rules=PayloadRules()):
+DEFAULT_RULES = PayloadRules()
+
+
+def reasons(cols, received=0.0, rules=DEFAULT_RULES):
     return [REJECT_REASONS[c] for c in validate(cols, np.full(len(cols["id"]), received), rules)]
 
 
@@ -50,5 +53,6 @@ def test_each_rule_and_the_first_broken_one_wins():
     assert reasons(clicks(event=[LOGIN], contact=[0])) == ["valid"]  # contact 0 is a contact
     assert reasons(clicks(event=[LOGIN], email=[0])) == ["valid"]
     empty = empty_clicks()
-    assert set(empty) == {"t", "event_time", "person", "cookie", "page", "event", "email", "contact", "size_bytes"}
+    assert set(empty) == {"t", "event_time", "person", "cookie", "page", "event", "email", "contact", "size_bytes",
+                          "event_id"}
     assert all(len(v) == 0 for v in empty.values()) and empty["page"].dtype == np.int16

@@ -58,7 +58,8 @@ def test_missing_fields_are_named():
 def test_filter_equals_a_row_by_row_oracle(values, op, const):
     import operator
 
-    ops = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+    ops = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+           ">=": operator.ge}
     if const.startswith("'"):
         expected = [ops[op](v, const.strip("'")) for v in values]
     else:

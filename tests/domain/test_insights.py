@@ -1,5 +1,6 @@
 """The insight engine against a brute-force oracle written straight from the semantics."""
 
+import itertools
 import math
 
 import numpy as np
@@ -44,7 +45,7 @@ def run_engine(events, d, cuts=()):
     m = np.array([e[2] for e in events], dtype=bool)
     bounds = sorted({0, len(events), *[c for c in cuts if c < len(events)]})
     late, fired = [], []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         lt, fs = engine.process(t[a:b], g[a:b], m[a:b])
         late += lt.tolist()
         fired += [(a + f.index, f.group, f.fired_at, f.window_start) for f in fs]
@@ -66,7 +67,8 @@ def test_engine_equals_oracle(events, window, threshold, cooldown, lateness, sli
 
 
 def sliding(**kw):
-    base = dict(name="p", threshold=3, window_s=600.0, window_type="sliding", cooldown_s=600.0, allowed_lateness_s=0.0)
+    base = {"name": "p", "threshold": 3, "window_s": 600.0, "window_type": "sliding", "cooldown_s": 600.0,
+            "allowed_lateness_s": 0.0}
     base.update(kw)
     return CountInsight(**base)
 
@@ -98,7 +100,7 @@ def test_tumbling_bucket_edge_and_the_boundary_miss():
     ev = [(500, 1, True), (590, 1, True), (600, 1, True)]
     assert fired_at(ev, d) == []
     assert fired_at(ev, sliding()) == [600.0]
-    late, fired = run_engine([(600, 1, True), (700, 1, True), (1199.9, 1, True)], d)
+    _late, fired = run_engine([(600, 1, True), (700, 1, True), (1199.9, 1, True)], d)
     assert fired == [(2, 1, 1199.9, 600.0)]
 
 
@@ -111,9 +113,9 @@ def test_lateness_equal_to_the_allowed_value_is_accepted():
 def test_merge_combines_window_state_under_the_survivor():
     d = sliding()
     engine = InsightEngine(d)
-    late, fired = engine.process(np.array([10.0, 20.0, 30.0]), np.array([5, 5, 9]), np.array([True, True, True]))
+    _, fired = engine.process(np.array([10.0, 20.0, 30.0]), np.array([5, 5, 9]), np.array([True, True, True]))
     assert fired == []
-    late, fired = engine.process(np.array([40.0]), np.array([5]), np.array([True]), merges=[(0, 9, 5)])
+    _late, fired = engine.process(np.array([40.0]), np.array([5]), np.array([True]), merges=[(0, 9, 5)])
     assert [(f.group, f.fired_at, f.measure) for f in fired] == [(5, 40.0, 4)]
 
 

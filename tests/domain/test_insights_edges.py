@@ -29,10 +29,10 @@ def test_an_out_of_order_event_counts_and_fires_at_its_own_time():
     """Within the allowed lateness an earlier event is inserted in time order; the count is taken at
     its own time, over ``(t - window, t]``."""
     d = Insight(threshold=3, window_s=100.0, cooldown_s=0.0, allowed_lateness_s=50.0)
-    late, fired, engine = run(d, [(10.0, 1), (60.0, 1), (30.0, 1)])
+    late, fired, _ = run(d, [(10.0, 1), (60.0, 1), (30.0, 1)])
     assert late == [False, False, False]
     assert fired == []  # at 30 only 10 and 30 are in (-70, 30]
-    late, fired, engine = run(d, [(10.0, 1), (20.0, 1), (60.0, 1), (30.0, 1)])
+    late, fired, _engine = run(d, [(10.0, 1), (20.0, 1), (60.0, 1), (30.0, 1)])
     assert fired == [Firing(2, 1, 60.0, -40.0, 3), Firing(3, 1, 30.0, -70.0, 3)]
 
 

@@ -1,5 +1,4 @@
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -41,7 +40,7 @@ def test_merge_counts_events_together():
 def test_segment_schedules_are_the_platforms():
     assert check_refresh(12 * H) == "standard" and check_refresh(24 * H) == "standard"
     assert check_refresh(H) == "rapid" and check_refresh(4 * H) == "rapid"
-    with pytest.raises(ValueError, match="allowed: 12h or 24h .standard., 1h or 4h .rapid."):
+    with pytest.raises(ValueError, match=r"allowed: 12h or 24h .standard., 1h or 4h .rapid."):
         check_refresh(6 * H)
 
 

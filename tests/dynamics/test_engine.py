@@ -3,7 +3,13 @@
 import pytest
 
 from sim.domain.dynamics import (
-    ActionFailed, CreateRecord, JourneyEngine, Outcome, Ref, Send, StartTimer,
+    ActionFailed,
+    CreateRecord,
+    JourneyEngine,
+    Outcome,
+    Ref,
+    Send,
+    StartTimer,
 )
 
 from .conftest import contact, custom, journey, kinds, profiles, resolved

@@ -11,7 +11,8 @@ from sim.domain.dynamics import Entered, JourneyEngine, Outcome, Send, StartTime
 from .conftest import custom, journey, make_catalog, profiles, resolved
 
 TILES = [
-    {"id": "survey", "kind": "action", "channel": "survey", "template": "Hi {{contact.firstname}}: {{incident.title}}?"},
+    {"id": "survey", "kind": "action", "channel": "survey",
+     "template": "Hi {{contact.firstname}}: {{incident.title}}?"},
     {"id": "cond", "kind": "attribute_condition",
      "branches": [{"name": "unhappy", "condition": "satisfaction <= 2", "tiles": [
          {"id": "discount", "kind": "action", "channel": "email", "template": "20% off"},

@@ -105,7 +105,8 @@ def test_duplicate_tile_ids(catalog):
 
 
 @pytest.mark.parametrize("template, message", [
-    ("Hi {{lead.firstname}}", "{{lead.firstname}}: 'lead' is not known here; known: account, contact, incident, status"),
+    ("Hi {{lead.firstname}}",
+     "{{lead.firstname}}: 'lead' is not known here; known: account, contact, incident, status"),
     ("Case {{incident.titel}}", "{{incident.titel}}: incident has no attribute 'titel'"),
     ("Order {{order_placed.name}}", "'order_placed' is not known here"),
     ("Hi {{contact}}", "is not a placeholder"),

@@ -4,13 +4,19 @@ import pytest
 
 from sim.domain.dynamics.dataverse import DataverseStore, Ref, TableSpec
 from sim.domain.dynamics.triggers import (
-    MAX_CUSTOM_ATTRIBUTES, Audience, Catalog, CustomTrigger, DataverseTrigger, TriggerError, parse_trigger,
+    MAX_CUSTOM_ATTRIBUTES,
+    Audience,
+    Catalog,
+    CustomTrigger,
+    DataverseTrigger,
+    TriggerError,
+    parse_trigger,
 )
 
 
 def _status_trigger(**kw) -> DataverseTrigger:
-    base = dict(name="incident_status_updated", table="incident", event="updated", audience="customerid",
-                columns=["statuscode"], state="ready_to_use")
+    base = {"name": "incident_status_updated", "table": "incident", "event": "updated", "audience": "customerid",
+                "columns": ["statuscode"], "state": "ready_to_use"}
     return DataverseTrigger(**{**base, **kw})
 
 
@@ -114,9 +120,9 @@ def test_a_draft_trigger_never_fires_until_ready(store):
 
 
 @pytest.mark.parametrize("kw, message", [
-    (dict(audience="title"), "'title' is not an audience column of table incident; audience columns: customerid"),
-    (dict(columns=["status"]), "table incident has no column 'status'"),
-    (dict(table="ticket"), "unknown table 'ticket'"),
+    ({"audience": "title"}, "'title' is not an audience column of table incident; audience columns: customerid"),
+    ({"columns": ["status"]}, "table incident has no column 'status'"),
+    ({"table": "ticket"}, "unknown table 'ticket'"),
 ])
 def test_catalog_checks_triggers_against_their_table(kw, message):
     with pytest.raises(TriggerError, match=message):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sim
 from sim.results.variants import variant_scenarios
@@ -18,7 +18,7 @@ def variants_of(stem: str) -> list[str]:
     return list(variant_scenarios(SCENARIOS / f"{stem}.yaml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def run_variant(stem: str, variant: str, seed: int | None = None):
     """One run of a bundled scenario's variant, with conservation reported, not raised."""
     scenario = variant_scenarios(SCENARIOS / f"{stem}.yaml")[variant]

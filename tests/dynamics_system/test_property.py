@@ -111,7 +111,7 @@ def _walk(tiles):
             yield from _walk(b["tiles"])
 
 
-@settings(max_examples=int(os.environ.get("SIM_PROPERTY_EXAMPLES", 25)), deadline=None,
+@settings(max_examples=int(os.environ.get("SIM_PROPERTY_EXAMPLES", "25")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_random_scenarios_conserve_messages_and_outcomes(raw):

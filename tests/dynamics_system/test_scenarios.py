@@ -129,8 +129,8 @@ def test_same_seed_same_ledger_in_this_process_and_another():
     c = sim.run(ORDERS, seed=99, overrides={"horizon": "3h"})
     digest = a.ledger.digest(a.horizon_s)
     assert digest == b.ledger.digest(b.horizon_s) != c.ledger.digest(c.horizon_s)
-    code = ("import sim; r = sim.run(%r, overrides={'horizon': '3h'}); print(r.ledger.digest(r.horizon_s))"
-            % str(ORDERS))
+    code = (f"import sim; r = sim.run({str(ORDERS)!r}, overrides={{'horizon': '3h'}}); "
+            "print(r.ledger.digest(r.horizon_s))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == digest
 

@@ -77,7 +77,7 @@ def test_sweep_shares_seeds_across_variants_resumes_and_matches_across_executors
 
 
 def test_dask_gives_the_same_results_as_local_processes():
-    kw = dict(grid={"visitors.rate_per_s": [1, 2]}, replications=1, seed=2, overrides={"horizon": "20m"})
+    kw = {"grid": {"visitors.rate_per_s": [1, 2]}, "replications": 1, "seed": 2, "overrides": {"horizon": "20m"}}
     dask = sim.sweep(DEFAULT, executor="dask", workers=2, **kw)
     local = sim.sweep(DEFAULT, executor="serial", **kw)
     assert [r["metrics"] for r in dask.runs] == [r["metrics"] for r in local.runs] and not dask.failed
@@ -118,9 +118,9 @@ def test_killing_a_sweep_never_corrupts_the_store(tmp_path):
     """SIGKILL the sweep process right after its 3rd run is stored (DuckDB allows no reader while
     the writer lives, so the child reports its progress on stdout)."""
     store = tmp_path / "k.duckdb"
-    code = ("import sim; sim.sweep(%r, grid={'visitors.rate_per_s': [1, 2, 3, 4, 5, 6]}, replications=20, "
-            "overrides={'horizon': '20m'}, store=%r, executor='serial', "
-            "progress=lambda done, failed, total: print(done, flush=True))") % (str(DEFAULT), str(store))
+    code = (f"import sim; sim.sweep({str(DEFAULT)!r}, grid={{'visitors.rate_per_s': [1, 2, 3, 4, 5, 6]}}, "
+            f"replications=20, overrides={{'horizon': '20m'}}, store={str(store)!r}, executor='serial', "
+            "progress=lambda done, failed, total: print(done, flush=True))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     for line in proc.stdout:
         if int(line) >= 3:

@@ -133,12 +133,12 @@ def test_requests_take_network_time_and_one_that_misses_a_flush_waits_for_the_ne
 def test_a_resent_event_is_deduplicated_on_its_event_id():
     """At-least-once: the copy of an event reaches the lakehouse, which keeps one row per event
     id (dropped ``duplicate``); the insight counts the view once."""
-    copies = INTENT + [{**INTENT[3], "t": INTENT[3]["t"] + 5, "event_id": 3}]
+    copies = [*INTENT, {**INTENT[3], "t": INTENT[3]["t"] + 5, "event_id": 3}]
     r = twin(copies)
     assert r.conservation.by_kind["click"]["dropped"].get("duplicate") == 1
     assert r.counts["lakehouse"]["duplicates_dropped"] == 1
     assert r.counts["insights"]["firings"] == 1 and len(r.intents()) == 1  # the copy is no fourth view
-    two_views = INTENT[:3] + [{**INTENT[2], "t": INTENT[2]["t"] + 5, "event_id": 2}]
+    two_views = [*INTENT[:3], {**INTENT[2], "t": INTENT[2]["t"] + 5, "event_id": 2}]
     assert twin(two_views).counts["insights"]["firings"] == 0  # a copy of the 2nd view is not a 3rd
 
 

@@ -24,7 +24,8 @@ def test_notebook_executes(path, monkeypatch):
     book = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") for c in book.cells if c.cell_type == "code"), "commit notebooks without outputs"
     assert sum(c.cell_type == "markdown" for c in book.cells) >= 3  # the story between the cells
-    NotebookClient(book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(book, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
     drawing = [c for c in book.cells if c.cell_type == "code" and FIGURE_CALL.search(c.source)]
     assert drawing, "every notebook shows at least one figure"
     for cell in drawing:  # a figure shows as a picture, not as "<Figure size 800x500>"

@@ -57,7 +57,8 @@ def test_progress_lines_when_stderr_is_not_a_terminal(sim_cmd, tmp_path):
 
 def test_out_under_a_file_is_refused_before_simulating(sim_cmd, tmp_path):
     (tmp_path / "file").write_text("x")
-    proc = subprocess.run([*sim_cmd, "run", str(DEFAULT), "--set", "horizon=30d", "--out", str(tmp_path / "file" / "o")],
+    proc = subprocess.run([*sim_cmd, "run", str(DEFAULT), "--set", "horizon=30d",
+                           "--out", str(tmp_path / "file" / "o")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: --out {tmp_path / 'file' / 'o'}: lies under a file, not a "

@@ -23,7 +23,8 @@ def test_replay_equals_the_oracle_on_a_random_log(sim_cmd, tmp_path):
     t = np.round(np.cumsum(rng.exponential(3.0, n)) - rng.exponential(20.0, n) * (rng.random(n) < 0.1), 3)
     t = np.maximum(t, 0) + 1_767_225_600
     df = pd.DataFrame({"event_time": t, "profile_id": rng.integers(0, 15, n),
-                       "page": rng.choice(["pricing", "docs", "checkout"], n), "country": rng.choice(["FR", "DE", "US"], n),
+                       "page": rng.choice(["pricing", "docs", "checkout"], n),
+                       "country": rng.choice(["FR", "DE", "US"], n),
                        "amount": rng.integers(1, 60, n)})
     df.to_csv(tmp_path / "events.csv", index=False)
     (tmp_path / "hot.yaml").write_text(HOT)
@@ -38,7 +39,8 @@ def test_replay_equals_the_oracle_on_a_random_log(sim_cmd, tmp_path):
         spec = parse_insight(yaml.safe_load(text))
         d = spec.engine_definition()
         match = spec.compiled_filter.mask({c: df[c].astype(str).to_numpy(dtype=object) for c in df}, n)
-        events = list(zip(df.event_time.tolist(), df.profile_id.tolist(), match.tolist(), df.amount.astype(float).tolist()))
+        events = list(zip(df.event_time.tolist(), df.profile_id.tolist(), match.tolist(),
+                          df.amount.astype(float).tolist()))
         _, fired = oracle_measure(events, d)
         expected += [(i, spec.name, g, ft, ws, m) for i, g, ft, ws, m in fired]
     expected.sort(key=lambda e: (e[0], e[1] != "pricing_hot"))

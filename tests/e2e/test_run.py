@@ -10,8 +10,8 @@ import sim
 from sim.actors.data_cloud.visitors import ScriptedClicks
 from sim.core.ledger import ConservationError
 from sim.runs.runner import execute
-from sim.systems.data_cloud import build
 from sim.scenario.load import load
+from sim.systems.data_cloud import build
 from tests.conftest import DEFAULT
 
 SMALL = {"horizon": "30m", "visitors.rate_per_s": 1.0, "visitors.anonymous": 5000, "visitors.hot_share": 0.3}
@@ -57,8 +57,8 @@ def test_same_seed_same_summary_in_another_process_and_other_seed_differs(small_
     for d in (mine, again):
         d.pop("wall_s")
     assert mine == again
-    code = ("import json, sim; r = sim.run(%r, seed=7, overrides=%r).to_dict(); r.pop('wall_s');"
-            "print(json.dumps(r))") % (str(DEFAULT), SMALL)
+    code = (f"import json, sim; r = sim.run({str(DEFAULT)!r}, seed=7, overrides={SMALL!r}).to_dict(); r.pop('wall_s');"
+            "print(json.dumps(r))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONHASHSEED": "123", "PATH": ""})
     assert json.loads(out.stdout) == json.loads(json.dumps(mine))
@@ -131,8 +131,8 @@ def test_two_devices_count_together_only_after_the_login_merge():
     b_anonymous = [{"t": 60, "cookie": B, "page": "pricing"}, {"t": 100, "cookie": B, "page": "pricing"}]
     without_login = twin(visits_a + b_anonymous)
     assert without_login.counts["insights"]["firings"] == 0  # 2 views on A's profile, 2 on B's cookie
-    with_login = twin(visits_a + [b_anonymous[0], {"t": 80, "cookie": B, "page": "login", "contact": 0},
-                                  b_anonymous[1]])
+    login = {"t": 80, "cookie": B, "page": "login", "contact": 0}
+    with_login = twin([*visits_a, b_anonymous[0], login, b_anonymous[1]])
     assert with_login.counts["insights"]["firings"] == 1
     # A's cookie was first seen in its login and simply joined; B's anonymous profile was merged
     assert with_login.counts["identity"]["merges"] == 1
@@ -150,8 +150,8 @@ def test_anonymous_history_counts_once_the_cookie_is_linked():
 
 
 def test_cli_run_writes_summary_and_plots(sim_cmd, tmp_path):
-    proc = subprocess.run(sim_cmd + ["run", str(DEFAULT), "--seed", "7", "--set", "visitors.rate_per_s=1",
-                                     "--set", "horizon=20m", "--out", str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run([*sim_cmd, "run", str(DEFAULT), "--seed", "7", "--set", "visitors.rate_per_s=1",
+                           "--set", "horizon=20m", "--out", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "click->notification" in proc.stdout and "conservation ok" in proc.stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -196,5 +196,5 @@ def test_the_twin_insight_takes_a_filter_and_a_distinct_measure():
                                                    "insights.measure": "distinct:page"},
                        visitors=ScriptedClicks(rows))
     assert distinct.counts["insights"]["firings"] == 1  # pricing, product, docs: 3 distinct pages
-    with pytest.raises(sim.ScenarioError, match="insights: .*filter uses country; click fields: page, event"):
+    with pytest.raises(sim.ScenarioError, match=r"insights: .*filter uses country; click fields: page, event"):
         sim.load(DEFAULT, {"insights.filter": "country == 'FR'"})

@@ -1,15 +1,15 @@
 """Batch segments in the twin and the streaming-vs-batch comparison on common random numbers."""
 
+import re
 import subprocess
 
-import numpy as np
 import pytest
 
 import sim
 from sim.actors.data_cloud.visitors import ScriptedClicks
 from sim.results.variants import compare
 from sim.scenario.load import ScenarioError, load
-from tests.conftest import DEFAULT, SCENARIOS
+from tests.conftest import DEFAULT, SCENARIOS, assert_intent_statuses
 from tests.e2e.test_run import TINY
 
 SEG = {"name": "s", "min_events": 3, "lookback": "7d", "refresh": "1h", "first_refresh": "10m",
@@ -44,7 +44,7 @@ def test_too_many_publishes_at_once_are_skipped_and_retried_30_minutes_later():
 
 
 def test_a_schedule_the_platform_would_reject_is_rejected():
-    with pytest.raises(ScenarioError, match="segmentation.segments.0: .*refresh 21600 s is not a segment schedule"):
+    with pytest.raises(ScenarioError, match=r"segmentation.segments.0: .*refresh 21600 s is not a segment schedule"):
         load(DEFAULT, {"segmentation.segments": [{**SEG, "refresh": "6h"}]})
 
 
@@ -65,18 +65,16 @@ def test_variants_see_identical_traffic_and_streaming_beats_batch(sim_cmd, tmp_p
 
 
 def test_bad_variant_overrides_name_the_variant():
-    with pytest.raises(ScenarioError, match="variants.x: insights.windw: unknown field"):
+    with pytest.raises(ScenarioError, match=re.escape("variants.x: insights.windw: unknown field")):
         compare(DEFAULT, overrides={"variants": {"x": {"insights.windw": "5m"}}})
 
 
-def test_intents_account_for_every_intent():
+def test_every_intent_has_the_status_its_times_define():
     r = sim.run(DEFAULT, seed=2, overrides={"horizon": "6h"}, progress=False)
-    frame = r.intents()
+    assert_intent_statuses(r)
     s = r.intent_summary()
-    assert s["intents"] == len(frame) == s["caught"] + s["missed"] + s["pending"] > 0
-    caught = frame[frame.status == "caught"]
-    assert (caught.time_to_action >= 0).all() and np.isfinite(caught.time_to_action).all()
-    assert r.to_dict()["intents"]["intents"] == s["intents"]
+    assert s["caught"] > 0 and s["missed"] > 0 and s["pending"] > 0  # every branch of the definition is used
+    assert r.to_dict()["intents"]["intents"] == s["intents"] > 0
 
 
 def test_segments_can_filter_on_profile_attributes():

@@ -55,7 +55,8 @@ def test_rule_numbers_must_be_finite(where, value):
 
 @pytest.mark.parametrize("text, needle", [("threshold: .inf", "threshold: not a finite number"),
                                           ("threshold: .nan", "threshold: not a finite number"),
-                                          ("allowed_lateness: .inf", "allowed_lateness: inf is not a duration; expected a finite")])
+                                          ("allowed_lateness: .inf",
+                                           "allowed_lateness: inf is not a duration; expected a finite")])
 def test_cli_names_the_key(tmp_path, events_csv, text, needle):
     path = tmp_path / "i.yaml"
     path.write_text("name: hot\nwindow: 10m\n" + ("threshold: 3\n" if "threshold" not in text else "") + text + "\n")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sim.cli import main
 
-EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", 50))
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "50"))
 SECONDS = 10  # per case, hard limit (SIGALRM)
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -65,7 +65,7 @@ JUNK = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
     st.sampled_from(["\x00", "10m\x00", "é", "1e400", "9" * 400 + "s", "-1m", ".inf", "nan", "", " " * 5]),
     st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
-    st.integers(0, 200).map(lambda k: _nested(k)),
+    st.integers(0, 200).map(lambda k: _nested(k)),  # noqa: PLW0108 - _nested is defined below
 )
 
 
@@ -117,7 +117,7 @@ def mappings(draw, values: dict, required: list[str], baseline: dict):
         return out
     out = {}
     for key, strategy in values.items():
-        if key in required and draw(st.integers(0, 9)) > 0 or draw(st.booleans()):
+        if (key in required and draw(st.integers(0, 9)) > 0) or draw(st.booleans()):
             out[key] = draw(strategy)
     if draw(st.integers(0, 5)) == 0:
         out[draw(st.text(min_size=1, max_size=8))] = draw(JUNK)
@@ -160,7 +160,8 @@ CRITERION = st.fixed_dictionaries(
               "match_on_blank": mostly(st.booleans())})
 RULE_VALUES = {
     "namespaces": mostly(st.dictionaries(st.sampled_from(["email", "phone", "name", "nope"]),
-                                            mostly(st.sampled_from(["email", "phone:AU", "text", "phone:ZZ"])), max_size=3)),
+                                         mostly(st.sampled_from(["email", "phone:AU", "text", "phone:ZZ"])),
+                                         max_size=3)),
     "match_rules": mostly(st.lists(st.fixed_dictionaries(
         {"name": mostly(st.sampled_from(["r1", "r2"])), "criteria": st.lists(CRITERION, max_size=3)},
         optional={"blocking": mostly(st.lists(st.lists(st.sampled_from(["surname", "name", "nope"]), max_size=2),

@@ -61,7 +61,8 @@ def lines(*rows: str) -> bytes:
 @pytest.mark.parametrize("bad_time, why", [
     ("1e300", "outside 1970-01-01 .. 2200-01-01"), ("1767225600000", "milliseconds are not allowed"),
     ("-1", "outside"), (str(int(T_MAX)), "outside"), ("9999-01-01T00:00:00Z", "ISO 8601"),
-    ("inf", "is not a finite time"), ("-inf", "is not a finite time"), ("nan", "is not a finite time"), ("soon", "neither epoch seconds nor ISO")])
+    ("inf", "is not a finite time"), ("-inf", "is not a finite time"), ("nan", "is not a finite time"),
+    ("soon", "neither epoch seconds nor ISO")])
 def test_an_implausible_time_is_a_bad_row_and_later_events_count(tmp_path, bad_time, why):
     data = lines(f"{T0},p1,pricing", f"{bad_time},p1,pricing", f"{T0 + 60},p1,pricing")
     result, firings, _ = run(tmp_path, data)
@@ -107,8 +108,8 @@ def test_long_fields_give_the_same_result_with_both_readers(tmp_path, size):
 
 
 def test_huge_sum_values_are_bad_values(tmp_path):
-    data = ("event_time,profile_id,amount\n" + "".join(f"{T0 + i},p1,{v}\n" for i, v in
-                                                        enumerate(["1e308", "1e308", "inf", "-inf", "nan", "60", "50"]))).encode()
+    values = ["1e308", "1e308", "inf", "-inf", "nan", "60", "50"]
+    data = ("event_time,profile_id,amount\n" + "".join(f"{T0 + i},p1,{v}\n" for i, v in enumerate(values))).encode()
     result, firings, _ = run(tmp_path, data, specs=(BASKET,))
     assert result.insights[0].bad_values == 5 and result.firings == 1 and ",110" in firings
 
@@ -138,14 +139,14 @@ GROUPS = ["p1", "p2", "p1", "", " ", "é", "p\x001", "a b", "p1 ", LONG[:20]]
 PAGES = ["pricing", "docs", "pricing", "", "pri\x00cing", "pri'cing", 'pri"cing', '"pricing"', "x" * 1000, LONG,
          "pricing\r", "a\rb", "ünï"]
 ROW = st.one_of(
-    st.tuples(st.sampled_from(TIMES), st.sampled_from(GROUPS), st.sampled_from(PAGES)).map(lambda r: ",".join(r)),
-    st.lists(st.sampled_from(TIMES + PAGES), min_size=0, max_size=5).map(lambda r: ",".join(r)),  # field counts
+    st.tuples(st.sampled_from(TIMES), st.sampled_from(GROUPS), st.sampled_from(PAGES)).map(",".join),
+    st.lists(st.sampled_from(TIMES + PAGES), min_size=0, max_size=5).map(",".join),  # field counts
     st.text(alphabet=st.sampled_from(list("ab,\"'\x00\r é1")), max_size=12),
 )
 
 
-@settings(max_examples=int(__import__("os").environ.get("HOSTILE_EXAMPLES", 50)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(max_examples=int(__import__("os").environ.get("HOSTILE_EXAMPLES", "50")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=st.lists(ROW, min_size=1, max_size=12), crlf=st.booleans(),
        garbage=st.lists(st.tuples(st.integers(0, 11), st.sampled_from([b"\xff", b"\xe9", b"\xc3", b"\x00"])),
                         max_size=2))
@@ -161,7 +162,7 @@ def test_both_readers_agree_on_any_file(tmp_path, rows, crlf, garbage):
 
 
 CLEAN = st.tuples(st.sampled_from(TIMES), st.sampled_from([g for g in GROUPS if "\x00" not in g]),
-                  st.sampled_from([p for p in PAGES if not set(p) & set("\x00\r\"")])).map(lambda r: ",".join(r))
+                  st.sampled_from([p for p in PAGES if not set(p) & set("\x00\r\"")])).map(",".join)
 
 
 @settings(max_examples=int(__import__("os").environ.get("HOSTILE_EXAMPLES", 50)), deadline=None,

@@ -12,7 +12,7 @@ import pytest
 
 import sim
 import sim.actors.data_cloud.webhooks as webhooks
-from sim.domain.actions import (TOLERANCE_S, sign, sign_request, signature_headers, verify, verify_request)
+from sim.domain.actions import TOLERANCE_S, sign, sign_request, signature_headers, verify, verify_request
 from tests.conftest import DEFAULT
 
 KEY = b"whsec_test"

@@ -2,8 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.domain.identity import RulesError, parse_rules
-from sim.domain.identity import normalize
+from sim.domain.identity import RulesError, normalize, parse_rules
 
 
 @pytest.mark.parametrize("spec, raw, expected", [

@@ -68,7 +68,8 @@ def test_febrl3_ground_truth_through_derived_email_and_phone_namespaces():
     messy = [("  " + e.upper() + " ") if e and rng.random() < 0.3 else e for e in email_true]
     ssn = df["soc_sec_id"].str.replace(r"\D", "", regex=True)
     phone_true = np.where(ssn.str.len() == 7, "+614" + ssn + "00", "")
-    formats = [lambda d: "+61 4" + d[:2] + " " + d[2:5] + " " + d[5:], lambda d: "04" + d[:2] + " " + d[2:5] + " " + d[5:],
+    formats = [lambda d: "+61 4" + d[:2] + " " + d[2:5] + " " + d[5:],
+               lambda d: "04" + d[:2] + " " + d[2:5] + " " + d[5:],
                lambda d: "(04) " + d[:4] + "-" + d[4:]]
     phone_messy = ["" if not p else formats[int(rng.integers(3))](p[4:]) for p in phone_true]
     frame = pd.DataFrame({"rec_id": df["rec_id"], "email": messy, "phone": phone_messy})
@@ -115,7 +116,7 @@ SMALL_RULES = parse_rules({
     "limits": {"max_identities": None},
 })
 records = st.lists(st.fixed_dictionaries({
-    "name": st.sampled_from(NAMES + [""]), "city": st.sampled_from(["paris", "Paris ", "lyon", ""]),
+    "name": st.sampled_from([*NAMES, ""]), "city": st.sampled_from(["paris", "Paris ", "lyon", ""]),
     "email": st.sampled_from(["a@x.io", "A@X.io ", "b@x.io", "", "bad"]), "zip": st.sampled_from(["1", "2", ""])}),
     min_size=1, max_size=25)
 

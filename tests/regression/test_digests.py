@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from tests.conftest import assert_intent_statuses
 from tests.regression.cases import ROOT, cases, digest, groups
 from tests.regression.pin import PINNED
 
@@ -33,7 +34,8 @@ def black_friday_peak(r):
     drop, retry = r["drop"].intent_summary(), r["retry"].intent_summary()
     assert drop["caught"] < retry["caught"] and drop["missed_by_reason"].get("allocation", 0) > 0
     assert r["drop"].counts["event_bus"]["first_limit_exceeded_s"] is not None
-    assert r["drop"].conservation.dropped.get("allocation", 0) > 0 == r["retry"].conservation.dropped.get("allocation", 0)
+    assert r["drop"].conservation.dropped.get("allocation", 0) > 0
+    assert r["retry"].conservation.dropped.get("allocation", 0) == 0
     assert r["retry"].counts["event_bus"]["retried_publishes"] > 0
     assert max(v for _, v in r["drop"].series["publish_allocation_used"]) <= 250_000
 
@@ -122,9 +124,7 @@ def test_bundled_runs_keep_their_digest_and_their_conclusions(group):
         got, result = digest(scenario, overrides)
         assert result.conservation.ok, name  # checked here, on a run made with check=False
         if result.system.name == "data_cloud":
-            s = result.intent_summary()
-            assert s["caught"] + s["late"] + s["missed"] + s["pending"] == s["intents"] == len(result.intents())
-            assert sum(s["missed_by_reason"].values()) == s["missed"]
+            assert_intent_statuses(result)
         assert name in DIGESTS, f"{name} has no pinned digest: run python -m tests.regression.pin"
         assert got == DIGESTS[name], name
         results[name.split("/")[-1]] = result

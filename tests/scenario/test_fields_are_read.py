@@ -2,7 +2,6 @@
 docs promise a knob that does nothing) fails this test."""
 
 import re
-from pathlib import Path
 
 from pydantic import BaseModel
 

@@ -39,14 +39,20 @@ count); ``other_requests_per_day`` stands for the other apps sharing an account'
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.actors.aep.source import SourceTable
 from sim.actors.base import Actor, IdSet, RunContext
-from sim.domain.aep.sources import SourceApi, SourceApiLimits, hubspot_limits, sfmc_v2_limits
 from sim.domain.aep.connections import HUBSPOT_SPEC
+from sim.domain.aep.sources import SourceApi, SourceApiLimits, hubspot_limits, sfmc_v2_limits
+
+if TYPE_CHECKING:
+    from sim.domain.aep.dataflow import Dataflow
+    from sim.domain.aep.mappings import XdmRecord
+    from sim.scenario.aep import ApiSettings, Scheduler, Source
 
 PENDING, READ, DROPPED = 0, 1, 2
 
@@ -101,7 +107,9 @@ class DataflowActor(Actor):
     """See the module docstring. ``deliver(flow_actor, records, change_ids, t)`` hands a landed
     batch to the profile."""
 
-    def __init__(self, ctx: RunContext, source_spec, flow, api_settings, scheduler, deliver) -> None:
+    def __init__(self, ctx: RunContext, source_spec: Source, flow: Dataflow, api_settings: ApiSettings,
+                 scheduler: Scheduler,
+                 deliver: Callable[[DataflowActor, list[XdmRecord], np.ndarray, float], None]) -> None:
         super().__init__(ctx)
         self.spec = source_spec
         self.flow = flow

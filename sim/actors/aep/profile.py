@@ -21,6 +21,7 @@ streaming web events that feed the same profile.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,12 +30,16 @@ from sim.actors.aep.source import poisson_times
 from sim.actors.base import Actor, RunContext, TimedHold
 from sim.domain.aep.mappings import XdmRecord
 from sim.domain.aep.profile import MergePolicy, RealTimeProfile
-from sim.domain.filters import compile_filter
 from sim.domain.aep.xdm import xdm_condition, xdm_name
+from sim.domain.filters import compile_filter
+
+if TYPE_CHECKING:
+    from sim.actors.aep.dataflow import DataflowActor
+    from sim.scenario.aep import Activation, Profile, Segment, WebEvents
 
 
 class SegmentState:
-    def __init__(self, spec) -> None:
+    def __init__(self, spec: Segment) -> None:
         self.spec = spec
         self.filter = compile_filter(xdm_condition(spec.condition))
         self.members: set[int] = set()
@@ -51,7 +56,8 @@ class ProfileActor(Actor):
 
     name = "profile"
 
-    def __init__(self, ctx: RunContext, profile_spec, segments, activation, dataset_ids: dict[str, str]) -> None:
+    def __init__(self, ctx: RunContext, profile_spec: Profile, segments: list[Segment], activation: Activation,
+                 dataset_ids: dict[str, str]) -> None:
         super().__init__(ctx)
         order = tuple(dataset_ids.get(d, d) for d in profile_spec.dataset_order)
         self.profile = RealTimeProfile(MergePolicy(profile_spec.merge_policy, order))
@@ -83,7 +89,7 @@ class ProfileActor(Actor):
             self.c["history_records"] += 1
 
     # -- landed batches ---------------------------------------------------------------------------
-    def receive(self, flow_actor, records, ids: np.ndarray, now: float) -> None:
+    def receive(self, flow_actor: DataflowActor, records: list[XdmRecord], ids: np.ndarray, now: float) -> None:
         dataset = flow_actor.flow.target.dataset.id
         h = self.ctx.horizon
         for rec, cid in zip(records, ids.tolist()):
@@ -93,7 +99,7 @@ class ProfileActor(Actor):
             if t < h:
                 self.ctx.at(t, self._apply, rec, cid, dataset)
 
-    def _node(self, rec: XdmRecord):
+    def _node(self, rec: XdmRecord) -> tuple[str, str] | None:
         for ns, v in rec.identities:
             if self.profile.profile_id(ns, v) is not None:
                 return (ns, str(v))
@@ -108,6 +114,7 @@ class ProfileActor(Actor):
         if node is None:
             return
         pid = self.profile.profile_id(*node)
+        assert pid is not None  # _node returns an identity of a profile
         if pid in self.initialized:
             return
         self.initialized.add(pid)
@@ -139,7 +146,9 @@ class ProfileActor(Actor):
             node = self._node(rec)
             if node is not None:
                 if cid >= 0:
-                    self.last_change[self.profile.profile_id(*node)] = cid
+                    pid = self.profile.profile_id(*node)
+                    assert pid is not None  # _node returns an identity of a profile
+                    self.last_change[pid] = cid
                 self._updated(node, now)
 
     def apply_web(self, rec: XdmRecord, page: str, dataset: str) -> None:
@@ -243,7 +252,7 @@ class ProfileActor(Actor):
                 "activation": self.sent.held(horizon)}
 
     def counts(self) -> dict:
-        out = dict(self.c)
+        out: dict[str, Any] = dict(self.c)
         out["profiles"] = int(self.profile.graph.unified_profiles())
         out["segments"] = {s.spec.name: {"entries": s.entries, "exits": s.exits, "members": len(s.members),
                                          "evaluations": s.evaluations, "entries_triggered_by": dict(s.triggers)}
@@ -256,7 +265,7 @@ class WebEventSource(Actor):
 
     name = "web_events"
 
-    def __init__(self, ctx: RunContext, spec, known_rows: int, profile: ProfileActor) -> None:
+    def __init__(self, ctx: RunContext, spec: WebEvents, known_rows: int, profile: ProfileActor) -> None:
         super().__init__(ctx)
         rng = ctx.rng("web_events")
         t = poisson_times(rng, spec.per_hour, spec.daily_profile, ctx.start_epoch_s, ctx.horizon)

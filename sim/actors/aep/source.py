@@ -15,8 +15,12 @@ This module only holds data; the dataflow actor decides what is read when.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim.scenario.aep import Source
 
 NAMES = ("Alex", "Camille", "Dominique", "Jordan", "Morgan", "Sacha", "Charlie", "Robin", "Noa", "Eden")
 HOUR = 3600.0
@@ -61,7 +65,7 @@ def expected_count(per_hour: float, profile: list[float] | None, start_epoch: fl
 class SourceTable:
     """The versions of a source's rows (module docstring)."""
 
-    def __init__(self, spec, fields: dict[str, str], delta_name: str | None, mapped: set[str],
+    def __init__(self, spec: Source, fields: dict[str, str], delta_name: str | None, mapped: set[str],
                  identity_columns: set[str], rng_changes: np.random.Generator, rng_values: np.random.Generator,
                  start_epoch: float, horizon: float) -> None:
         ch = spec.changes
@@ -93,11 +97,12 @@ class SourceTable:
         self.prev[order[1:][same]] = order[:-1][same]
         self.next_t[order[:-1][same]] = self.t[order[1:][same]]
         # values, per version
-        self.columns = {}
+        self.columns: dict[str, tuple[str, Any, Any]] = {}  # name -> (kind, parameter, per-version values)
         nv = self.n_versions
         for name, col in spec.columns.items():
             typ = fields[name]
             if col.kind == "choice":
+                assert col.values is not None  # a choice column has its values (validated)
                 keys = list(col.values)
                 p = np.asarray([col.values[k] for k in keys], dtype=float)
                 idx = rng_values.choice(len(keys), size=nv, p=p / p.sum())

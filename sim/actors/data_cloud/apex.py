@@ -25,8 +25,8 @@ import zlib
 import numpy as np
 
 from sim.actors.base import RunContext
+from sim.actors.data_cloud.event_bus import BusEvent, BusSubscriber, EventBus
 from sim.actors.queue import DeliveryQueue
-from sim.actors.data_cloud.event_bus import BusSubscriber, EventBus
 from sim.core.dists import unit_noise
 
 
@@ -39,7 +39,7 @@ class ApexTrigger(BusSubscriber):
         self.parts = [DeliveryQueue(ctx.env, ctx.ledger, self.kind, ctx.faults, self.target, bus.retention)
                       for _ in range(spec.partitions)]
         self.running: dict[int, np.ndarray] = {}
-        self.kept: list[tuple[int, object]] = []  # a failed batch kept for resume (checkpoint)
+        self.kept: list[tuple[int, BusEvent]] = []  # a failed batch kept for resume (checkpoint)
         self.error_since: float | None = None
         self.resumes_at: float | None = None
         self.resumed = ctx.env.event()

@@ -95,4 +95,5 @@ class CrmFlow(Actor):
     def counts(self) -> dict:
         return {"flow_batches": self.batches, "events_processed": self.events, "tasks_created": self.tasks,
                 "notifications_sent": self.tasks, "flow_faults": self.faults_count,
-                "failed_batches": self.failed_batches, "largest_batch": self.largest_batch, "busy_s": round(self.busy_s, 6)}
+                "failed_batches": self.failed_batches, "largest_batch": self.largest_batch,
+                "busy_s": round(self.busy_s, 6)}

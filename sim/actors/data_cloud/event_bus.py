@@ -198,7 +198,8 @@ class EventBus(Actor):
         return {"channel": self.channel, "published": self.published, "limit_exceeded": self.limit_exceeded,
                 "retried_publishes": self.retried_publishes, "rolled_back": self.rolled_back,
                 "published_after_rollback": self.published_after_rollback, "event_too_large": self.too_large,
-                "allocation_peak_per_hour": self.peak_allocation, "first_limit_exceeded_s": self.first_limit_exceeded, "delivery_allocation_limited": self.delivery_limited,
+                "allocation_peak_per_hour": self.peak_allocation, "first_limit_exceeded_s": self.first_limit_exceeded,
+                "delivery_allocation_limited": self.delivery_limited,
                 "last_replay_id": self.replay_id, "subscribers": [q.kind for q in self.subscribers]}
 
 

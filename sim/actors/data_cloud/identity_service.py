@@ -19,6 +19,7 @@ that is cut off becomes a new profile whose insight window state starts empty (c
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class IdentityService(Actor):
         logins = np.flatnonzero(batch["event"] == LOGIN)
         cookies = batch["cookie"]
         lo = 0
-        for i in logins.tolist() + [n]:
+        for i in [*logins.tolist(), n]:
             if i > lo:
                 profile[lo:i] = self.graph.resolve_dense("cookie", cookies[lo:i])
             if i == n:
@@ -86,13 +87,14 @@ class IdentityService(Actor):
             lo = i + 1
         self.events += n
         self.logins += len(logins)
+        assert self.forward is not None  # wired by the system before the run
         self.forward(batch.with_columns(t=done, profile=profile), merges)
 
     def contact_of(self, profile: int) -> int | None:
         """The CRM contact index of a profile, if it has one (the most recently linked one when a
         scenario allows several)."""
         ids = self.graph.identifiers(profile, "contact_id")
-        return int(ids[-1][1]) if ids else None
+        return int(cast(int, ids[-1][1])) if ids else None
 
     def counts(self) -> dict:
         g = self.graph

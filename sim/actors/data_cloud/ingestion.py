@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from sim.core.token_bucket import TokenBucket
 from sim.domain.events import CLICK_FIELDS, REJECT_REASONS, PayloadRules, validate
 from sim.scenario.data_cloud import Ingestion
 
+if TYPE_CHECKING:
+    from sim.actors.data_cloud.visitors import ClickSource
+
 _CARRY = tuple(CLICK_FIELDS)
 
 
@@ -39,7 +43,8 @@ class IngestionAPI(Actor):
 
     name = "ingestion"
 
-    def __init__(self, ctx: RunContext, settings: Ingestion, source, submit: Callable[[Batch, float], None]) -> None:
+    def __init__(self, ctx: RunContext, settings: Ingestion, source: ClickSource,
+                 submit: Callable[[Batch, float], None]) -> None:
         super().__init__(ctx)
         self.p = settings
         self.source = source

@@ -62,6 +62,7 @@ class InsightActor(Actor):
             matching = (batch["event"] == PAGE_VIEW) & (batch["page"] == self.page_code)
         else:
             events = np.where(batch["event"] == PAGE_VIEW, "page_view", "login").astype(object)
+            assert pages is not None  # a filter needs the page names
             matching = self.filter.mask({"page": pages, "event": events}, len(batch))
         self.matching += int(matching.sum())
         values = pages if self.p.measure == "distinct:page" else None

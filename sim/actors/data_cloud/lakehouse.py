@@ -38,7 +38,7 @@ class Lakehouse(Actor):
     def submit(self, batch: Batch, ready: float) -> None:
         """Take a micro-batch cut at ``ready`` (seconds, >= now)."""
         service = (self.p.batch_overhead + self.p.per_event * len(batch)) * unit_noise(self.rng, self.p.service_cv)
-        start, done = self.station.serve_one(ready, float(service))
+        _, done = self.station.serve_one(ready, float(service))
         self.ledger.stamp("click", "lakehouse", batch.ids, done)
         key = self._seq
         self._seq += 1

@@ -96,12 +96,13 @@ class SegmentActor(Actor):
                 keep.append((avail, profile, click, t))
         self.pending[k] = keep
         condition = self.filters[k]
-        if not condition.expression or self.person_of is None or self.attributes is None:
+        person_of, attributes = self.person_of, self.attributes
+        if not condition.expression or person_of is None or attributes is None:
             return state.publish(at)
 
         def eligible(profiles: list[int]) -> np.ndarray:
-            people = np.array([self.person_of(p) for p in profiles], dtype=np.int64)
-            return condition.mask(self.attributes(people), len(profiles))
+            people = np.array([person_of(p) for p in profiles], dtype=np.int64)
+            return condition.mask(attributes(people), len(profiles))
         return state.publish(at, eligible)
 
     def _root(self, profile: int) -> int:

@@ -105,14 +105,14 @@ class TraceLog:
         lo, hi = self.span()
         return max((hi - lo) / self.speedup + (self.copies - 1) * self.shift, 0.0) + tail
 
-    def __call__(self, ctx, population) -> "TraceClicks":
+    def __call__(self, ctx, population) -> TraceClicks:
         return TraceClicks(self, population)
 
 
 class _Copy:
     """One copy of the log, read lazily: parsed rows, in time order, not handed over yet."""
 
-    def __init__(self, trace: TraceLog, k: int, t0: float, ids: "_Identities") -> None:
+    def __init__(self, trace: TraceLog, k: int, t0: float, ids: _Identities) -> None:
         self.trace, self.k, self.t0, self.ids = trace, k, t0, ids
         self.log = EventLog(trace.path, trace.on_bad_row)
         names = [trace.mapping[n] for n in (*REQUIRED, *OPTIONAL) if n in trace.mapping]

@@ -18,6 +18,8 @@ of session starts, and handed over by :meth:`WebVisitors.take_until`. Any class 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -26,6 +28,19 @@ from sim.core.dists import lognormal
 from sim.domain.events import CLICK_FIELDS, LOGIN, PAGE_CODE, PAGE_VIEW, PAGES, empty_clicks
 from sim.domain.population import Population
 from sim.scenario.data_cloud import Visitors
+
+
+class ClickSource(Protocol):
+    """What the ingestion API pulls clicks from: :class:`WebVisitors`, :class:`ScriptedClicks` or
+    a model of one's own (``counts()`` and ``held(horizon)`` are optional)."""
+
+    def take_until(self, t_end: float) -> dict[str, np.ndarray]:
+        """The clicks sent before ``t_end`` not handed over yet, as columns sorted by ``t``."""
+        ...
+
+
+# what ``sim.run(..., visitors=...)`` takes: a click source, or a factory ``(ctx, population) -> source``
+VisitorModel = ClickSource | Callable[[RunContext, Population], ClickSource]
 
 _OTHER_PAGES = np.array([PAGE_CODE[p] for p in ("home", "product", "blog", "docs", "contact", "careers")])
 _OTHER_WEIGHTS = np.cumsum([0.32, 0.25, 0.15, 0.16, 0.07, 0.05])

@@ -38,8 +38,17 @@ import numpy as np
 from sim.actors.base import Actor, IdSet, RunContext
 from sim.core.dists import lognormal
 from sim.core.token_bucket import TokenBucket
-from sim.domain.actions import (ID_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TOLERANCE_S, iso_time, sign,
-                                signature_headers, verify_request, webhook_body)
+from sim.domain.actions import (
+    ID_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    TOLERANCE_S,
+    iso_time,
+    sign,
+    signature_headers,
+    verify_request,
+    webhook_body,
+)
 from sim.scenario.data_cloud import Webhooks
 
 
@@ -124,9 +133,10 @@ class WebhookSender(Actor):
         """The request of one attempt at simulation time ``now``: signed with that time."""
         body = self.bodies[mid]
         msg_id = f"wh-{mid}"
+        assert self.key is not None  # post() drops the message when there is no key
         headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(body, self.key),
                    IDEMPOTENCY_HEADER: msg_id,
-                   **signature_headers(msg_id, int(math.floor(self.start_epoch + now)), body, self.key)}
+                   **signature_headers(msg_id, math.floor(self.start_epoch + now), body, self.key)}
         return {"url": self.p.url, "headers": headers, "body": body}
 
     def _deliver(self, mid: int, idem: str):

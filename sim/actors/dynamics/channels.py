@@ -16,7 +16,8 @@ inbox (the customers' responses start from there).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ ADDRESS = {"email": "emailaddress1", "survey": "emailaddress1", "sms": "mobileph
 class ChannelService(Actor):
     name = "channels"
 
-    def __init__(self, ctx: RunContext, settings: Channels, profile: Callable[[Audience], dict | None],
+    def __init__(self, ctx: RunContext, settings: Channels, profile: Callable[[Audience], Mapping[str, Any] | None],
                  on_inbox: Callable[[int, Send, float], None] | None = None) -> None:
         super().__init__(ctx)
         self.p = settings
@@ -106,9 +107,9 @@ class ChannelService(Actor):
         if sent_ids:
             ledger.stamp("message", "sent", np.array(sent_ids, dtype=np.int64), np.array(sent_t))
         if in_ids:
-            ids, times = np.array(in_ids, dtype=np.int64), np.array(in_t)
-            ledger.stamp("message", "inbox", ids, times)
-            ledger.deliver("message", ids, times)
+            inbox_ids, inbox_t = np.array(in_ids, dtype=np.int64), np.array(in_t)
+            ledger.stamp("message", "inbox", inbox_ids, inbox_t)
+            ledger.deliver("message", inbox_ids, inbox_t)
         for reason, (ids, times) in drops.items():
             ledger.drop("message", np.array(ids, dtype=np.int64), reason, np.array(times))
         self.hold.prune(self.env.now)

@@ -29,13 +29,21 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 
 from sim.actors.base import Actor, RunContext, TimedHold
 from sim.actors.dynamics.org import CREATE, DataverseOrg
 from sim.domain.dynamics import (
-    ActionFailed, CreateRecord, Definitions, Entered, JourneyEngine, Outcome, Send, StartTimer,
+    ActionFailed,
+    CreateRecord,
+    Definitions,
+    Entered,
+    JourneyEngine,
+    Outcome,
+    Send,
+    StartTimer,
 )
 from sim.domain.dynamics.journeys import AttributeConditionTile, WaitForTriggerTile
 
@@ -73,7 +81,8 @@ class JourneyOrchestrator(Actor):
         self.tiles: list[tuple[str, str]] = [(n, t.id) for n, e in self.engines.items() for t in e.journey.walk()]
         self._tile_code = {key: i for i, key in enumerate(self.tiles)}
         self.message_tile: list[int] = []          # message id -> tile code
-        self._heap: list[tuple[float, int, int, object]] = []
+        # (due, seq, TRIGGER or TIMER, (tid, event) or (journey, token))
+        self._heap: list[tuple[float, int, int, Any]] = []
         self._seq = 0
         self._wake_at = math.inf
         self._signal = self.env.event()
@@ -163,10 +172,10 @@ class JourneyOrchestrator(Actor):
         self.message_tile.extend(m[2] for m in msgs)
         failed = [k for k, m in enumerate(msgs) if isinstance(m[3], str)]
         for k in failed:
-            ledger.drop("message", mids[k:k + 1], msgs[k][3], msgs[k][0])
+            ledger.drop("message", mids[k:k + 1], cast(str, msgs[k][3]), msgs[k][0])
         sends = [k for k, m in enumerate(msgs) if not isinstance(m[3], str)]
         if sends:
-            self.send(mids[sends], [msgs[k][3] for k in sends])
+            self.send(mids[sends], [cast(Send, msgs[k][3]) for k in sends])
 
     def _apply(self, engine: JourneyEngine, effects: list, tid: int, now: float) -> None:
         name = engine.journey.name

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sim.actors.base import Actor, RunContext
-from sim.domain.dynamics import Catalog, DataverseError, TriggerEvent
+from sim.domain.dynamics import Catalog, ChangeEvent, DataverseError, TriggerEvent
 
 CREATE, UPDATE = "create", "update"
 
@@ -67,6 +67,7 @@ class DataverseOrg(Actor):
         store = self.store
         while heap and heap[0][0] <= now:
             t, _, op = heapq.heappop(heap)
+            change: ChangeEvent | None
             try:
                 if op[0] == CREATE:
                     _, table, values, record_id, user, origin = op

@@ -33,6 +33,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -167,6 +169,7 @@ class RecordSources(Actor):
 
     def _bulk(self, src: _SourceState) -> None:
         bulk = src.spec.bulk
+        assert bulk is not None  # scheduled only for a source with a bulk job
         values = compile_batch(src.table, bulk.set)(src.rng_steps, len(src.backlog_ids))
         user = f"sdk:{src.spec.name}"
         n_users = len(src.bulk_users)
@@ -280,7 +283,7 @@ class Responses(Actor):
         super().__init__(ctx)
         self.org = org
         self.rng = ctx.rng("responses")
-        self.by_tile: dict[str, list[tuple[Response, object]]] = {}
+        self.by_tile: dict[str, list[tuple[Response, Callable[[np.random.Generator], dict[str, Any]]]]] = {}
         for r in responses:
             self.by_tile.setdefault(r.tile, []).append((r, compile_values(org.store.table(r.table), r.values)))
         self.created: dict[str, int] = {}

@@ -86,7 +86,7 @@ def compile_values(table: Table, specs: Mapping[str, Any]) -> Callable[[np.rando
 
 def compile_batch(table: Table, specs: Mapping[str, Any]) -> Callable[[np.random.Generator, int], list[dict]]:
     """A sampler of ``n`` records' values at once (choices and ranges drawn as arrays)."""
-    columns = []
+    columns: list[tuple[str, str, Any, float]] = []  # (column, kind, what to draw from, blank share)
     for column, spec in specs.items():
         col = table.columns[column]
         if isinstance(spec, Choice):

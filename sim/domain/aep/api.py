@@ -42,8 +42,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.domain.aep.connections import (HUBSPOT_SPEC, DATA_LAKE_SPEC, BaseConnection, Dataset, SourceConnection,
-                                        TargetConnection)
+from sim.domain.aep.connections import (
+    DATA_LAKE_SPEC,
+    HUBSPOT_SPEC,
+    BaseConnection,
+    Dataset,
+    SourceConnection,
+    TargetConnection,
+)
 from sim.domain.aep.dataflow import Dataflow
 from sim.domain.aep.flowspec import FLOW_SPECS, FlowSpec
 from sim.domain.aep.mappings import STANDARD_NAMESPACES, MappingSet
@@ -91,7 +97,8 @@ def kind_from_shape(body: Any) -> str | None:
     """The endpoint a bare body is for, recognised from the fields only that endpoint has."""
     if not isinstance(body, dict):
         return None
-    params = body.get("params") if isinstance(body.get("params"), dict) else {}
+    raw_params = body.get("params")
+    params = raw_params if isinstance(raw_params, dict) else {}
     if "mappings" in body:
         return "mappingSets"
     if "flowSpec" in body or "scheduleParams" in body:
@@ -191,7 +198,7 @@ class Sandbox:
         self.rejected: dict[str, str] = {}
 
     @classmethod
-    def example(cls, strict: bool = False) -> "Sandbox":
+    def example(cls, strict: bool = False) -> Sandbox:
         """The sandbox of seeds 002–003 (module docstring)."""
         sb = cls(namespaces=(*STANDARD_NAMESPACES, *CUSTOM_NAMESPACES), strict=strict)
         sb.base_connections[HUBSPOT_BASE_CONNECTION] = BaseConnection(HUBSPOT_BASE_CONNECTION, "HubSpot account",
@@ -210,9 +217,11 @@ class Sandbox:
         return sb
 
     def _lookup(self, kind: str) -> dict:
-        return {"connections": self.base_connections, "schemas": self.schemas, "dataSets": self.datasets,
-                "sourceConnections": self.source_connections, "targetConnections": self.target_connections,
-                "mappingSets": self.mapping_sets, "flows": self.flows}[kind]
+        tables: dict[str, dict] = {
+            "connections": self.base_connections, "schemas": self.schemas, "dataSets": self.datasets,
+            "sourceConnections": self.source_connections, "targetConnections": self.target_connections,
+            "mappingSets": self.mapping_sets, "flows": self.flows}
+        return tables[kind]
 
     def exists(self, obj_id: str) -> bool:
         return any(obj_id in self._lookup(k) for k in ENDPOINTS)
@@ -250,7 +259,8 @@ class Sandbox:
             tc = TargetConnection.from_body(body, obj_id, self.base_connections, self.schemas, self.datasets)
             return tc, list(tc.notes)
         if kind == "mappingSets":
-            target = self.schemas.get(body.get("xdmSchema")) if isinstance(body.get("xdmSchema"), str) else None
+            ref = body.get("xdmSchema")
+            target = self.schemas.get(ref) if isinstance(ref, str) else None
             if not isinstance(target, XdmSchema):
                 what = "an ad-hoc (source) schema" if isinstance(target, AdHocSchema) else "not a known schema"
                 raise AepError([Problem("xdmSchema", f"{body.get('xdmSchema')!r} is {what}; a mapping set targets "

@@ -116,7 +116,7 @@ class BaseConnection:
         return self.spec.kind == "data_lake"
 
     @classmethod
-    def from_body(cls, body: Any, id: str) -> "BaseConnection":
+    def from_body(cls, body: Any, id: str) -> BaseConnection:
         problems = schema_problems(BASE_CONNECTION_BODY, body)
         if not problems:
             problems = spec_problems(body["connectionSpec"]["id"])
@@ -133,7 +133,7 @@ class Dataset:
     profile_enabled: bool = True
 
     @classmethod
-    def from_body(cls, body: Any, id: str, schemas: Mapping[str, Any]) -> "Dataset":
+    def from_body(cls, body: Any, id: str, schemas: Mapping[str, Any]) -> Dataset:
         problems = schema_problems(DATASET_BODY, body)
         if not problems:
             sid = body["schemaRef"]["id"]
@@ -160,7 +160,7 @@ class SourceConnection:
 
     @classmethod
     def from_body(cls, body: Any, id: str, base_connections: Mapping[str, BaseConnection],
-                  schemas: Mapping[str, Any]) -> "SourceConnection":
+                  schemas: Mapping[str, Any]) -> SourceConnection:
         problems = schema_problems(SOURCE_CONNECTION_BODY, body)
         if problems:
             raise AepError(problems)
@@ -185,6 +185,7 @@ class SourceConnection:
                                                       "describes the raw fields with an ad-hoc schema"))
         if problems:
             raise AepError(problems)
+        assert isinstance(schema, AdHocSchema)  # checked above
         return cls(id, body["name"], body["baseConnectionId"], body["params"]["path"], body["data"]["format"],
                    schema, spec_id)
 
@@ -201,7 +202,7 @@ class TargetConnection:
 
     @classmethod
     def from_body(cls, body: Any, id: str, base_connections: Mapping[str, BaseConnection],
-                  schemas: Mapping[str, Any], datasets: Mapping[str, Dataset]) -> "TargetConnection":
+                  schemas: Mapping[str, Any], datasets: Mapping[str, Dataset]) -> TargetConnection:
         problems = schema_problems(TARGET_CONNECTION_BODY, body)
         if problems:
             raise AepError(problems)

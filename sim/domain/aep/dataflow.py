@@ -103,7 +103,7 @@ class Dataflow:
     @classmethod
     def from_body(cls, body: Any, id: str, source_connections: Mapping[str, SourceConnection],
                   target_connections: Mapping[str, TargetConnection], mapping_sets: Mapping[str, MappingSet],
-                  flow_specs: Mapping[str, FlowSpec] = FLOW_SPECS, strict: bool = False) -> "Dataflow":
+                  flow_specs: Mapping[str, FlowSpec] = FLOW_SPECS, strict: bool = False) -> Dataflow:
         """Validate a ``POST /flows`` body; :class:`AepError` lists every problem (module docstring).
         ``strict`` refuses numbers written as strings in ``scheduleParams``."""
         problems = schema_problems(FLOW_BODY, body)

@@ -53,7 +53,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -108,7 +108,7 @@ class DeltaColumn:
         except ValueError as exc:
             problems.append(Problem("deltaColumn.dateFormat", str(exc)))
         try:
-            self.zone
+            _ = self.zone  # raises for an unknown zone
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(Problem("deltaColumn.timezone", f"unknown time zone {self.timezone!r} (IANA names such as "
                                                             "'UTC', 'Europe/Paris')"))
@@ -116,12 +116,12 @@ class DeltaColumn:
             raise AepError(problems)
 
     @classmethod
-    def from_params(cls, spec: Mapping) -> "DeltaColumn":
+    def from_params(cls, spec: Mapping) -> DeltaColumn:
         return cls(spec.get("name", ""), spec.get("dateFormat") or DEFAULT_DATE_FORMAT, spec.get("timezone") or "UTC")
 
     @property
     def zone(self):
-        return timezone.utc if self.timezone.upper() in ("UTC", "GMT", "Z") else ZoneInfo(self.timezone)
+        return UTC if self.timezone.upper() in ("UTC", "GMT", "Z") else ZoneInfo(self.timezone)
 
     @property
     def resolution_s(self) -> float:
@@ -129,7 +129,7 @@ class DeltaColumn:
 
     def format(self, epoch_s: float) -> str:
         """An epoch time as the source writes it in this column (truncated to the resolution)."""
-        pattern, res = _translate(self.date_format)
+        pattern, _ = _translate(self.date_format)
         text = datetime.fromtimestamp(epoch_s, self.zone).strftime(pattern)
         return text[:-3] if pattern.endswith("%f") else text
 

@@ -25,7 +25,8 @@ row-level errors do; the batch goes on (:class:`MappedBatch` ``failed``).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping as MappingABC, Sequence
+from collections.abc import Iterable, Sequence
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -185,7 +186,7 @@ class MappingSet:
 
     @classmethod
     def from_body(cls, body: Any, target: XdmSchema, source: AdHocSchema | None = None,
-                  namespaces: Iterable[str] = STANDARD_NAMESPACES, id: str = "") -> "MappingSet":
+                  namespaces: Iterable[str] = STANDARD_NAMESPACES, id: str = "") -> MappingSet:
         """Validate a ``POST /conversion/mappingSets`` body against ``target`` (the schema its
         ``xdmSchema`` names) and ``source``; :class:`AepError` lists every problem."""
         problems = schema_problems(MAPPING_SET_BODY, body)
@@ -236,7 +237,7 @@ class MappingSet:
             raise AepError(problems)
         return cls(id or str(body.get("id") or ""), target, tuple(out), source, int(body.get("version", 0)))
 
-    def with_source(self, source: AdHocSchema) -> "MappingSet":
+    def with_source(self, source: AdHocSchema) -> MappingSet:
         """This set bound to a source's ad-hoc schema; :class:`AepError` if they do not fit."""
         problems = source_problems(self.mappings, self.target, source)
         if problems:

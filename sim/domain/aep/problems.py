@@ -13,9 +13,9 @@ Cross-object rules (a mapping's destination path must exist in the target schema
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
@@ -30,7 +30,7 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
 
-    def under(self, prefix: str) -> "Problem":
+    def under(self, prefix: str) -> Problem:
         """The same problem with ``prefix`` in front of its field path."""
         if not prefix:
             return self
@@ -47,7 +47,7 @@ class AepError(ValueError):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
-    def under(self, prefix: str) -> "AepError":
+    def under(self, prefix: str) -> AepError:
         return AepError(p.under(prefix) for p in self.problems)
 
 
@@ -80,17 +80,18 @@ _JSON_TYPES = {"integer": "an integer", "string": "a string", "boolean": "true o
 def _message(err: jsonschema.ValidationError, labels: dict) -> tuple[str, str]:
     """(field, message) for one jsonschema error, in the vocabulary of this package."""
     field = dotted(err.absolute_path)
-    kind, expected = err.validator, err.validator_value
+    kind, expected = err.validator, cast(Any, err.validator_value)
     if kind == "required":
         missing = err.message.split("'")[1] if "'" in err.message else str(expected)
         return dotted([*err.absolute_path, missing]), "required field is missing"
     if kind == "additionalProperties":
-        allowed = ", ".join(sorted(err.schema.get("properties", {})))
-        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        schema = cast(Mapping[str, Any], err.schema)  # an object schema has additionalProperties
+        allowed = ", ".join(sorted(schema.get("properties", {})))
+        extra = sorted(set(cast(Mapping[str, Any], err.instance)) - set(schema.get("properties", {})))
         names = ", ".join(extra)
         return field, f"unknown field(s) {names}; allowed here: {allowed}"
     if kind == "type":
-        want = expected if isinstance(expected, list) else [expected]
+        want: list[str] = expected if isinstance(expected, list) else [expected]
         return field, f"{_shown(err.instance)} is not {' or '.join(_JSON_TYPES.get(w, w) for w in want)}"
     if kind == "enum":
         return field, f"{_shown(err.instance)} is not allowed; allowed: {', '.join(map(str, expected))}"
@@ -102,7 +103,7 @@ def _message(err: jsonschema.ValidationError, labels: dict) -> tuple[str, str]:
         context = labels.get(dotted(err.schema_path), "")
         return field, f"{_shown(err.instance)} is {word} {expected}{context}"
     if kind in ("minLength", "minItems"):
-        return field, f"must not be empty" if expected == 1 else f"needs at least {expected} items"
+        return field, "must not be empty" if expected == 1 else f"needs at least {expected} items"
     if kind == "maxItems":
         return field, f"at most {expected} item(s) allowed"
     if kind == "pattern":

@@ -82,7 +82,8 @@ _LABELS = {
 def coerce_numbers(params: dict, strict: bool = False) -> tuple[dict, list[str]]:
     """``params`` with digit-only strings of ``startTime``/``endTime``/``interval`` read as integers
     (unless ``strict``), and the notes saying so (module docstring)."""
-    out, notes = dict(params), []
+    out = dict(params)
+    notes: list[str] = []
     if strict:
         return out, notes
     for key in _NUMERIC_FIELDS:
@@ -106,7 +107,7 @@ def schedule_problems(params: Any, strict: bool = False) -> tuple[list[Problem],
         if value in ints and value >= MILLIS_THRESHOLD:
             problems.append(Problem(key, f"{value} looks like epoch milliseconds; epoch seconds expected "
                                          f"(e.g. {value // 1000})"))
-    if len(ints) == 2 and end <= start:
+    if len(ints) == 2 and isinstance(start, int) and isinstance(end, int) and end <= start:
         problems.append(Problem("endTime", f"{end} is not after startTime {start}"))
     return problems, coerced, notes
 
@@ -138,7 +139,7 @@ class PeriodicSchedule:
         return out
 
     @classmethod
-    def from_params(cls, params: Any, strict: bool = False) -> "PeriodicSchedule":
+    def from_params(cls, params: Any, strict: bool = False) -> PeriodicSchedule:
         """From a ``scheduleParams`` body; raises :class:`AepError` with one problem per rule broken."""
         problems, coerced, notes = schedule_problems(params, strict)
         if problems:

@@ -88,15 +88,15 @@ def hubspot_limits(tier: str = "starter", page_size: int = 100, **overrides) -> 
     if tier not in HUBSPOT_TIERS:
         raise AepError([Problem("tier", f"{tier!r}; allowed: {', '.join(HUBSPOT_TIERS)}")])
     burst, daily = HUBSPOT_TIERS[tier]
-    params = dict(name="HubSpot", page_size=page_size, max_page_size=100, token_lifetime_s=1800.0,
-                  burst_requests=burst, burst_window_s=10.0, daily_requests=daily)
+    params = {"name": "HubSpot", "page_size": page_size, "max_page_size": 100, "token_lifetime_s": 1800.0,
+              "burst_requests": burst, "burst_window_s": 10.0, "daily_requests": daily}
     return SourceApiLimits(**{**params, **overrides})
 
 
 def sfmc_v2_limits(page_size: int = 2500, **overrides) -> SourceApiLimits:
     """Salesforce Marketing Cloud (V2) data-extension rows: 2,500 per call, tokens of 1,080 s."""
-    params = dict(name="Salesforce Marketing Cloud (V2)", page_size=page_size, max_page_size=2500,
-                  token_lifetime_s=1080.0)
+    params = {"name": "Salesforce Marketing Cloud (V2)", "page_size": page_size, "max_page_size": 2500,
+              "token_lifetime_s": 1080.0}
     return SourceApiLimits(**{**params, **overrides})
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sim.domain.aep.problems import AepError, Problem
@@ -136,7 +136,7 @@ class XdmSchema:
 
     @classmethod
     def compose(cls, id: str, title: str, class_id: str, field_groups: list[str] | tuple[str, ...] = (),
-                tenant_fields: dict[str, str] | None = None, where: list[str] | None = None) -> "XdmSchema":
+                tenant_fields: dict[str, str] | None = None, where: list[str] | None = None) -> XdmSchema:
         """Build and check a schema; :class:`AepError` names each unknown or misplaced component
         (``where[i]`` is the field path of field group ``i``; default ``field_groups[i]``)."""
         problems = []
@@ -165,7 +165,7 @@ class XdmSchema:
         return cls(id, title, class_id, tuple(seen), dict(tenant_fields or {}))
 
     @classmethod
-    def from_body(cls, body: dict, id: str | None = None) -> "XdmSchema":
+    def from_body(cls, body: dict, id: str | None = None) -> XdmSchema:
         """From a ``POST /schemaregistry/tenant/schemas`` body (``allOf`` of ``$ref``; the class is
         ``meta:class``, or the ``allOf`` entry that is a class)."""
         entries = body.get("allOf", [])
@@ -263,7 +263,7 @@ def convert(value: Any, source_type: str, dest_type: str) -> Any:
         return int(value)
     if dest_type in ("date", "date-time") and isinstance(value, (datetime, date)):
         if dest_type == "date-time" and not isinstance(value, datetime):
-            return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).isoformat()
+            return datetime(value.year, value.month, value.day, tzinfo=UTC).isoformat()
         return value.isoformat()
     return value
 

@@ -55,18 +55,26 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from sim.domain.dynamics.dataverse import Audience, Ref
 from sim.domain.dynamics.journeys import (
-    ActionTile, AttributeConditionTile, CreateRecordTile, Journey, WaitForTriggerTile, WaitTile, check_journey,
+    ActionTile,
+    AttributeConditionTile,
+    CreateRecordTile,
+    Journey,
+    WaitForTriggerTile,
+    WaitTile,
+    check_journey,
 )
 from sim.domain.dynamics.templates import PersonalisationError
 from sim.domain.dynamics.triggers import Catalog, TriggerEvent
 
-COMPLETED, GOAL_REACHED, EXITED = "completed", "goal_reached", "exited"
-MISSING_ATTRIBUTE = "missing_attribute"
 OutcomeKind = Literal["completed", "goal_reached", "exited"]
+COMPLETED: OutcomeKind = "completed"
+GOAL_REACHED: OutcomeKind = "goal_reached"
+EXITED: OutcomeKind = "exited"
+MISSING_ATTRIBUTE = "missing_attribute"
 Profiles = Callable[[Audience], Mapping[str, Any] | None]
 
 
@@ -138,7 +146,7 @@ class Outcome:
     t: float
 
 
-Effect = Union[Entered, Send, ActionFailed, CreateRecord, StartTimer, Outcome]
+Effect = Entered | Send | ActionFailed | CreateRecord | StartTimer | Outcome
 
 
 @dataclass

@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -179,7 +179,7 @@ class AttributeConditionTile(_Tile):
     otherwise: list[Tile] = Field(default_factory=list)
 
 
-Tile = Annotated[Union[ActionTile, CreateRecordTile, WaitTile, WaitForTriggerTile, AttributeConditionTile],
+Tile = Annotated[ActionTile | CreateRecordTile | WaitTile | WaitForTriggerTile | AttributeConditionTile,
                  Field(discriminator="kind")]
 
 

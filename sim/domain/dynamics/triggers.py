@@ -24,13 +24,20 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.core.errors import validate_model
 from sim.domain.dynamics.dataverse import (
-    CUSTOMER_TABLES, STANDARD_TABLES, Audience, ChangeEvent, DataverseStore, Ref, Table, TableSpec,
+    CUSTOMER_TABLES,
+    STANDARD_TABLES,
+    Audience,
+    ChangeEvent,
+    DataverseStore,
+    Ref,
+    Table,
+    TableSpec,
 )
 
 MAX_CUSTOM_ATTRIBUTES = 29  # doc: custom triggers carry at most 29 attributes
@@ -155,7 +162,7 @@ class CustomTrigger(BaseModel):
                             float(t))
 
 
-Trigger = Union[DataverseTrigger, CustomTrigger]
+Trigger = DataverseTrigger | CustomTrigger
 WHAT = "a trigger is a YAML mapping with name, table, event, audience, columns, state (or kind: custom)"
 
 

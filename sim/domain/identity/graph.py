@@ -37,8 +37,10 @@ Limits (:class:`GraphLimits`), checked on every link that would join two profile
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Hashable, Literal
+from typing import Literal
 
 import networkx as nx
 import numpy as np
@@ -84,7 +86,7 @@ class LinkResult:
     refused: bool = False
     evicted: list[Node] = field(default_factory=list)
 
-    def absorb(self, other: "LinkResult") -> None:
+    def absorb(self, other: LinkResult) -> None:
         self.profile = other.profile
         self.merges += other.merges
         self.splits += other.splits
@@ -109,7 +111,7 @@ class IdentityGraph:
                  unique_namespaces: tuple[str, ...] | None = None) -> None:
         if limits is None:
             names = ("contact_id",) if unique_namespaces is None else tuple(unique_namespaces)
-            limits = GraphLimits(max_per_namespace={ns: 1 for ns in names})
+            limits = GraphLimits(max_per_namespace=dict.fromkeys(names, 1))
         self.limits = limits
         self.graph = nx.Graph()
         self._dense = {ns: np.full(max(int(size), 1), -1, dtype=np.int64) for ns, size in (dense or {}).items()}
@@ -171,7 +173,7 @@ class IdentityGraph:
         ns, value = node
         arr = self._dense.get(ns)
         if arr is not None:
-            v = int(value)  # type: ignore[arg-type]
+            v = int(value)  # type: ignore[call-overload]  # a dense namespace's values are ints
             return int(arr[v]) if 0 <= v < len(arr) else -1
         return self._sparse.get(node, -1)
 
@@ -183,7 +185,7 @@ class IdentityGraph:
         ns, value = node
         arr = self._dense.get(ns)
         if arr is not None:
-            v = int(value)  # type: ignore[arg-type]
+            v = int(value)  # type: ignore[call-overload]  # a dense namespace's values are ints
             if v >= len(arr):
                 grown = np.full(max(v + 1, 2 * len(arr)), -1, dtype=np.int64)
                 grown[: len(arr)] = arr
@@ -274,7 +276,7 @@ class IdentityGraph:
             self._evict(result, keep=b, t=t)
         return result
 
-    def link(self, identifiers: list[Node], rule: str, source: str, t: float) -> LinkResult:
+    def link(self, identifiers: Sequence[Node], rule: str, source: str, t: float) -> LinkResult:
         """One event carrying ``identifiers`` together: link each to the first (a star).
 
         Identifiers seen before bring their profiles; the oldest survives and the others are
@@ -337,6 +339,7 @@ class IdentityGraph:
         """Delete the oldest identities of ``result.profile`` until it fits; split if cut."""
         p = result.profile
         cap = self.limits.max_identities
+        assert cap is not None  # only called with a cap
         nodes = self.members[p]
         tiers = self.limits.deletion_tiers
         last = max(tiers.values(), default=0) + 1
@@ -381,7 +384,7 @@ class IdentityGraph:
         if pa < 0 or pa != pb or a == b:
             return []
         path = nx.shortest_path(self.graph, a, b)
-        return [{"from": u, "to": v, **self.graph.edges[u, v]} for u, v in zip(path, path[1:])]
+        return [{"from": u, "to": v, **self.graph.edges[u, v]} for u, v in itertools.pairwise(path)]
 
     def linked_profiles(self) -> int:
         """Profiles with more than one node."""

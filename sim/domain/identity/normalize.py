@@ -90,7 +90,8 @@ def check_spec(spec: str) -> str:
     """Validate a normaliser spec (``email``, ``phone:FR``, …); the error names what is allowed."""
     kind, _, region = spec.partition(":")
     if kind not in NORMALIZERS:
-        raise ValueError(f"unknown normaliser {spec!r}; allowed: {', '.join(NORMALIZERS)} (phone may be phone:<REGION>)")
+        raise ValueError(f"unknown normaliser {spec!r}; allowed: {', '.join(NORMALIZERS)} "
+                         "(phone may be phone:<REGION>)")
     if region and kind != "phone":
         raise ValueError(f"{spec!r}: only phone takes a region (phone:FR)")
     if region and region.upper() not in phonenumbers.SUPPORTED_REGIONS:

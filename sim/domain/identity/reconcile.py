@@ -73,4 +73,4 @@ def reconcile(records: pd.DataFrame, profile: np.ndarray, rules: RuleSet, attrib
             df = base.assign(value=raw.to_numpy())
             out[attr] = _pick(df[df["value"] != ""], rec.rule_for(attr))
     out = out.reset_index()
-    return out.fillna({a: "" for a in attributes})
+    return out.fillna(dict.fromkeys(attributes, ""))

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from sim.domain.identity import normalize
-from sim.domain.identity.scorers import criterion_holds, criterion_mask
 from sim.domain.identity.graph import KEY_PREFIX, RECORD, GraphLimits, IdentityGraph, LinkResult, Node
 from sim.domain.identity.rules import MatchRule, RuleSet
+from sim.domain.identity.scorers import criterion_holds, criterion_mask
 
 ID, SOURCE, TIME = "rec_id", "_source", "_t"
 
@@ -143,7 +143,7 @@ class Resolver:
         if n_ident > self.rules.limits.max_identities_per_record:
             self.refused_records += 1
             return LinkResult(profile=g.add_node(rec, t))
-        links = [(node, rule, {}) for node, rule in nodes]
+        links: list[tuple[Node, str, dict]] = [(node, rule, {}) for node, rule in nodes]
         links += [((RECORD, self.ids[other]), rule, {"score": round(score, 4)}) for other, rule, score in fuzzy]
         # the record joins the oldest profile it links to first (no merge for the new record itself)
         known = [(p, i) for i, p in enumerate(g._get(node) for node, _, _ in links) if p >= 0]

@@ -81,7 +81,7 @@ class Criterion(_Model):
     match_on_blank: bool = False
 
     @model_validator(mode="after")
-    def _fuzzy_needs_threshold(self) -> "Criterion":
+    def _fuzzy_needs_threshold(self) -> Criterion:
         if self.method == "fuzzy":
             if self.threshold is None:
                 raise ValueError(f"field {self.field!r}: a fuzzy criterion needs a threshold in (0, 1], e.g. 0.9")
@@ -129,7 +129,7 @@ class AttributeRule(_Model):
     sources: list[str] | None = None
 
     @model_validator(mode="after")
-    def _sources(self) -> "AttributeRule":
+    def _sources(self) -> AttributeRule:
         if self.rule == "source_priority" and not self.sources:
             raise ValueError("source_priority needs sources: a list of source names, most trusted first")
         if self.rule != "source_priority" and self.sources:
@@ -163,7 +163,7 @@ class RuleSet(_Model):
         return _check_keys(keys)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "RuleSet":
+    def _consistent(self) -> RuleSet:
         names = [r.name for r in self.match_rules]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:

@@ -8,12 +8,12 @@ fuzzywuzzy), ``token_sort`` and ``token_set`` (word-order-insensitive ratios).
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, Indel, Jaro, JaroWinkler, Levenshtein
 
 from sim.domain.identity.rules import Criterion
-
 
 # algorithm -> (rapidfuzz scorer, the scale its scores come in)
 SCORERS: dict[str, tuple[Callable[..., float], float]] = {
@@ -47,6 +47,7 @@ def criterion_holds(criterion: Criterion, a: str, b: str) -> tuple[bool, float]:
         both = not a and not b
         return (criterion.match_on_blank and both), (1.0 if both else 0.0)
     if criterion.method == "fuzzy":
+        assert criterion.algorithm is not None and criterion.threshold is not None  # set by the rule's validation
         score = similarity(criterion.algorithm, a, b)
         return score >= criterion.threshold - 1e-9, score
     return a == b, 1.0 if a == b else 0.0
@@ -59,6 +60,7 @@ def criterion_mask(criterion: Criterion, a: np.ndarray, b: np.ndarray,
     blank = (codes_a < 0) | (codes_b < 0)
     both_blank = (codes_a < 0) & (codes_b < 0)
     if criterion.method == "fuzzy":
+        assert criterion.algorithm is not None and criterion.threshold is not None  # set by the rule's validation
         score = np.zeros(len(a))
         ok = ~blank
         score[ok] = similarities(criterion.algorithm, a[ok], b[ok])
