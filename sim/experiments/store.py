@@ -10,7 +10,8 @@ Tables:
 
 Each run is written in one transaction, so a sweep killed at any moment leaves whole runs only. A
 run that is stored with status ok is not run again (resume); a failed one is replaced when it is
-run again.
+run again. A Ctrl-C during a write waits for its commit (DuckDB would otherwise turn the signal into
+a "Query interrupted" error, or lose it) and is raised as ``KeyboardInterrupt`` right after.
 
 Opening a file that cannot be a store raises a :class:`StoreError` with one line saying which case
 it is: :class:`NotAStoreError` for a file that is not DuckDB at all (or empty, or a directory) and
@@ -21,6 +22,10 @@ for a DuckDB file without the store's tables (never written to: another applicat
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -156,7 +161,12 @@ class Store:
         return out
 
     def write(self, run: dict) -> None:
-        """Store one task result in a single transaction (replacing a failed attempt)."""
+        """Store one task result in a single transaction (replacing a failed attempt); a Ctrl-C
+        meanwhile is raised after the commit."""
+        with _ctrl_c_after():
+            self._write(run)
+
+    def _write(self, run: dict) -> None:
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
@@ -195,6 +205,23 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextmanager
+def _ctrl_c_after() -> Iterator[None]:
+    """Hold SIGINT for the duration of the block, then raise ``KeyboardInterrupt`` if one came."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield  # only the main thread sets handlers; a custom handler is the caller's choice
+        return
+    came: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if came:
+        raise KeyboardInterrupt
 
 
 def load(path: str | Path) -> dict[str, pd.DataFrame]:
