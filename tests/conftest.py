@@ -42,3 +42,18 @@ def assert_intent_statuses(result) -> None:
     assert (frame.loc[missed & (cause == "never_fired"), "t"] + cw <= h).all()  # none can still come
     s = result.intent_summary()
     assert s["intents"] == len(frame) and all(s[k] == int((status == k).sum()) for k in ("caught", "late", "missed"))
+
+
+# The longest tests first, so that pytest-xdist's workers finish together (a minute-long test picked
+# up last would leave the other core idle). Seconds each on the reference machine (2 cores).
+LONG_FIRST = ("tests/regression/test_digests.py::test_bundled", "tests/e2e/test_readme.py",
+              "tests/e2e/test_notebooks_scripts.py", "tests/dynamics_system", "tests/aep_system",
+              "tests/e2e/test_experiments.py", "tests/scenario/test_bad_inputs.py", "tests/regression",
+              "tests/e2e/test_exit_codes.py", "tests/e2e/test_outputs.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return next((k for k, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: the order within a rank is kept

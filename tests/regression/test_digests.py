@@ -88,6 +88,11 @@ def hubspot_contacts_dataflow(r):
 def sfmc_segments(r):
     """Tokens refreshed on every hourly run, the backfill meets the rate limit, the streaming
     reminder follows its change within the hour and the daily batch segments take hours."""
+    flows = r["as_published"].extras()["dataflows"]
+    for name in ("contacts", "engagement"):  # hourly runs, 1,080 s tokens: every run after the first refreshes
+        assert flows[name]["token_refreshes"] == flows[name]["runs_finished"] - 1 > 0
+    act = flows["activities"]  # every 15 minutes: a token serves two runs
+    assert abs(act["token_refreshes"] - act["runs_finished"] / 2) <= 1
     for result in r.values():
         flows, segs = result.extras()["dataflows"], result.extras()["segments"]
         assert flows["contacts"]["rate_limit_waits"] > 0 and flows["contacts"]["token_refreshes"] > 0

@@ -61,9 +61,7 @@ class ProfileActor(Actor):
         super().__init__(ctx)
         order = tuple(dataset_ids.get(d, d) for d in profile_spec.dataset_order)
         self.profile = RealTimeProfile(MergePolicy(profile_spec.merge_policy, order))
-        self.profile_version = 0  # bumped by every ingest: segment rows cached per node expire with it
-        self._rows: dict = {}
-        self._rows_version = -1
+        self._rows: dict[int, dict] = {}  # profile id -> its merged attributes by XDM name (see _ingest)
         self.latency = lognormal(ctx.rng("profile.latency"), profile_spec.latency)
         self.act_latency = lognormal(ctx.rng("activation.latency"), activation.latency)
         self.batch_latency = ctx.rng("segments.batch")
@@ -164,9 +162,15 @@ class ProfileActor(Actor):
                 self._updated(node, now, "web_event")
 
     def _ingest(self, records, dataset: str, t: float):
-        """Records into the profile; every ingest may change attributes, so cached rows expire."""
-        self.profile_version += 1
-        return self.profile.ingest(records, dataset, t=t)
+        """Records into the profile. The cached rows of the profiles they updated expire; all of them
+        when identities merged, split or were evicted (profile ids change)."""
+        stats = self.profile.ingest(records, dataset, t=t)
+        if stats.merges or stats.evicted or stats.splits:
+            self._rows.clear()
+        else:
+            for pid in stats.profiles:
+                self._rows.pop(pid, None)
+        return stats
 
     # -- segments ---------------------------------------------------------------------------------
     def _updated(self, node, now: float, trigger: str = "change") -> None:
@@ -180,11 +184,9 @@ class ProfileActor(Actor):
         pid = self.profile.profile_id(*node)
         if pid is None:
             return False, None
-        if self._rows_version != self.profile_version:  # a row per node, until the profile changes
-            self._rows, self._rows_version = {}, self.profile_version
-        row = self._rows.get(node)
+        row = self._rows.get(pid)
         if row is None:
-            row = self._rows[node] = {xdm_name(k): v for k, v in self.profile.attributes(*node).items()}
+            row = self._rows[pid] = {xdm_name(k): v for k, v in self.profile.attributes(*node).items()}
         ok = seg.filter(row) if seg.filter.fields or seg.filter.expression else True
         ev = seg.spec.event
         if ok and ev is not None:
