@@ -154,7 +154,7 @@ def calibrate_cmd(replications: int, seed: int, out: Path | None, quiet: bool) -
     with ProgressBar(not quiet, "calibrate") as bar:
         table = calibrate(replications=replications, seed=seed, progress=bar)
     shown = table[["figure", "published", "twin", "ci_low", "ci_high", "inside"]]
-    click.echo(shown.to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
+    click.echo(shown.to_string(index=False, float_format=lambda x: f"{x:,.1f}" if abs(x) >= 10 else f"{x:.3g}"))
     if out is not None:
         table.to_csv(out, index=False)
     if not table["inside"].all():

@@ -57,15 +57,41 @@ def _oldest_delivered_h(r) -> float:
     return float(np.nanmax(ages)) / 3600 if np.isfinite(ages).any() else float("nan")
 
 
+def _realtime_p95(r) -> float:
+    """Real-time data graph: the 95th percentile (s) from the Ingestion API's acceptance to the
+    insight's evaluation of the event (what triggers a real-time Data Action)."""
+    h = r.horizon_s
+    d = r.ledger.stage_times("click", "insight", h) - r.ledger.stage_times("click", "ingest", h)
+    d = d[np.isfinite(d)]
+    return float(np.percentile(d, 95)) if len(d) else float("nan")
+
+
+def _largest_flow_batch(r) -> float:
+    """The most platform events one Flow interview took, from the backlog a 2-hour CRM outage leaves
+    when every pricing view is an alert (thousands of events waiting)."""
+    return float(r.counts["crm"]["largest_batch"])
+
+
+OUTAGE_73H = {"horizon": "74h", "visitors.rate_per_s": 0.2, "catch_within": "80h",
+              "faults": [{"target": "crm", "kind": "outage", "start": "30m", "duration": "73h"}]}
+
 FIGURES = (
     Figure("Data Cloud Ingestion API micro-batch period (s)", "about every 3 minutes", 150, 210,
            "b2b_pricing_alert.yaml", {"horizon": "2h"}, _micro_batch_period,
            "Data Cloud Ingestion API (doc)"),
+    Figure("Real-time data graph: ingestion -> insight, P95 (s)", "about 500 ms at P95", 0.25, 0.75,
+           "b2b_pricing_alert.yaml", {"horizon": "30m", "realtime.enabled": True}, _realtime_p95,
+           "Data Cloud real-time layer, data graphs (doc)"),
     Figure("Oldest event a subscriber gets after a 73 h outage (h)", "72 h retention", 0, 72,
-           "b2b_pricing_alert.yaml", {"horizon": "74h", "visitors.rate_per_s": 0.2, "catch_within": "80h",
-                                      "faults": [{"target": "crm", "kind": "outage", "start": "30m",
-                                                  "duration": "73h"}]},
-           _oldest_delivered_h, "Pub/Sub API guide, event message durability (doc)", bound=True),
+           "b2b_pricing_alert.yaml", OUTAGE_73H, _oldest_delivered_h,
+           "Pub/Sub API guide, event message durability (doc)", bound=True),
+    Figure("Platform events per Flow batch, at most", "up to 2,000 per batch", 1, 2000,
+           "b2b_pricing_alert.yaml", {"horizon": "2h30m", "visitors.rate_per_s": 8, "insights.threshold": 1,
+                                      "insights.cooldown": 0,
+                                      "faults": [{"target": "crm", "kind": "outage", "start": "10m",
+                                                  "duration": "2h"}]},
+           _largest_flow_batch,
+           "Platform event triggered flows, batch size (doc)", bound=True),
     Figure("Dynamics trigger -> first journey step, P90 (s)", "< 3 min up to 2,500 triggers/min", 0, 180,
            "support_survey_on_resolved_case.yaml", {}, _stat("trigger->first_step", "p90"),
            "Customer Insights - Journeys trigger limits (doc)"),

@@ -95,6 +95,20 @@ class Lakehouse(Model):
     service_cv: float = Field(0.2, ge=0, le=10, description="coefficient of variation of batch time (assumed)")
 
 
+class Realtime(Model):
+    """Data Cloud's real-time layer (data graphs): events reach identity resolution and the insights
+    about ``latency`` after the Ingestion API accepts them, instead of waiting for the micro-batch.
+    Off by default (the micro-batch path is the Ingestion API's documented behaviour)."""
+
+    enabled: bool = Field(False, description="send accepted events through the real-time data graph instead of "
+                                             "the ~3-minute micro-batch")
+    latency: Latency = Field(default_factory=lambda: latency(0.15, 0.45),
+                             description="from acceptance to the data graph (doc: 95 % of events from ingestion to "
+                                         "real-time activation in about 500 ms; the split assumed)")
+    tick: PositiveDuration = Field(0.05, le=60.0, description="events reaching the graph within one tick are handed on "
+                                                              "together at its end (a resolution of the twin, s)")
+
+
 Namespace = Literal["contact_id", "email", "cookie"]
 
 
@@ -356,6 +370,7 @@ class DataCloudScenario(ScenarioBase):
     visitors: Visitors = Field(default_factory=Visitors)
     ingestion: Ingestion = Field(default_factory=Ingestion)
     lakehouse: Lakehouse = Field(default_factory=Lakehouse)
+    realtime: Realtime = Field(default_factory=Realtime)
     identity: Identity = Field(default_factory=Identity)
     insights: Insights = Field(default_factory=Insights)
     data_actions: DataActions = Field(default_factory=DataActions)

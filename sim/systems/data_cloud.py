@@ -2,13 +2,15 @@
 Event -> CRM Flow, and webhooks.
 
     visitors -> IngestionAPI -> Lakehouse -> IdentityService -> InsightActor (+ SegmentActor)
+                            (or RealtimeGraph, with realtime.enabled)
         -> DataActionService -> EventBus -> CrmFlow, Apex triggers, Pub/Sub clients
                              -> WebhookSender
 
 Message kinds and their stages (path order; the first is creation), with the kind their parent
 ids point to:
 
-* ``click``: click, ingest, lakehouse, identity, insight
+* ``click``: click, ingest, lakehouse, identity, insight (``graph`` instead of ``lakehouse`` on the
+  real-time path)
 * ``firing`` (parent: click), an insight firing or segment entry reaching the Data Action: fired
   (delivered, or dropped as ``filtered_no_contact`` by the action rule)
 * ``platform_event`` (parent: click): action, publish
@@ -41,6 +43,7 @@ from sim.actors.data_cloud.ingestion import IngestionAPI
 from sim.actors.data_cloud.insights import InsightActor
 from sim.actors.data_cloud.lakehouse import Lakehouse
 from sim.actors.data_cloud.pubsub import PubSubClient
+from sim.actors.data_cloud.realtime import RealtimeGraph
 from sim.actors.data_cloud.segments import SegmentActor
 from sim.actors.data_cloud.visitors import ClickSource, VisitorModel, WebVisitors
 from sim.actors.data_cloud.webhooks import WebhookSender
@@ -61,6 +64,7 @@ KINDS = {  # kind -> (stages, parent kind)
     "flow": (("available", "flow_start", "notification"), "platform_event"),
     "webhook": (("action", "post", "ack"), "click"),
 }
+REALTIME_CLICK_STAGES = ("click", "ingest", "graph", "identity", "insight")  # the real-time data graph path
 APEX_STAGES = ("available", "run_start", "processed")
 PUBSUB_STAGES = ("available", "fetched", "processed")
 ACTION_KINDS = ("platform_event", "webhook")  # what a Data Action creates (stage ``action``)
@@ -71,6 +75,7 @@ E2E = (CrossKey("click->notification", "flow", "notification", "click", "click")
 THROUGHPUT: dict[str, list[tuple[str, str | None]]] = {
     "ingestion": [("click", "ingest")],
     "lakehouse": [("click", "lakehouse")],
+    "graph": [("click", "graph")],
     "identity": [("click", "identity")],
     "insights": [("click", "insight")],
     "data_actions": [("platform_event", "action"), ("webhook", "action")],
@@ -114,6 +119,7 @@ class DataCloudPipeline(Pipeline):
     visitors: ClickSource | None = None
     ingestion: IngestionAPI | None = None
     lakehouse: Lakehouse | None = None
+    graph: RealtimeGraph | None = None
     identity: IdentityService | None = None
     insights: InsightActor | None = None
     data_actions: DataActionService | None = None
@@ -126,9 +132,9 @@ class DataCloudPipeline(Pipeline):
     pubsub: list[PubSubClient] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.actors = [a for a in (self.visitors, self.ingestion, self.lakehouse, self.identity, self.insights,
-                                   self.segments, self.data_actions, self.event_bus, self.crm, *self.apex,
-                                   *self.pubsub, self.webhooks) if a is not None]
+        self.actors = [a for a in (self.visitors, self.ingestion, self.lakehouse, self.graph, self.identity,
+                                   self.insights, self.segments, self.data_actions, self.event_bus, self.crm,
+                                   *self.apex, *self.pubsub, self.webhooks) if a is not None]
 
 
 def _person_of(identity: IdentityService, profile: int) -> int:
@@ -169,6 +175,8 @@ class DataCloud(System[DataCloudScenario]):
         used = {"click", "firing"} | ({"platform_event"} if bus else set()) | \
             ({"flow"} if bus and scenario.crm.enabled else set()) | ({"webhook"} if "webhook" in targets else set())
         out = [Kind(k, stages, parent) for k, (stages, parent) in KINDS.items() if k in used]
+        if scenario.realtime.enabled:
+            out[0] = Kind("click", REALTIME_CLICK_STAGES, None)
         if bus:
             out += [Kind(f"apex:{s.name}", APEX_STAGES, "platform_event") for s in scenario.subscribers.apex]
             out += [Kind(f"pubsub:{s.name}", PUBSUB_STAGES, "platform_event") for s in scenario.subscribers.pubsub]
@@ -195,7 +203,8 @@ class DataCloud(System[DataCloudScenario]):
         return keys
 
     def throughput(self, kinds: dict[str, Kind]) -> dict[str, list[tuple[str, str | None]]]:
-        out = dict(THROUGHPUT)
+        out = {actor: pairs for actor, pairs in THROUGHPUT.items()
+               if all(s is None or s in kinds[k].stages for k, s in pairs if k in kinds)}
         out.update({k: [(k, "processed")] for k in kinds if k.startswith(("apex:", "pubsub:"))})
         return out
 
@@ -231,7 +240,9 @@ class DataCloud(System[DataCloudScenario]):
         apex = [ApexTrigger(ctx, bus, spec) for spec in subs.apex] if on_bus else []
         pubsub = [PubSubClient(ctx, bus, spec) for spec in subs.pubsub] if on_bus else []
         webhooks = WebhookSender(ctx, scenario.webhooks) if "webhook" in targets else None
-        identity = IdentityService(ctx, scenario.identity, population, forward=None)
+        realtime = scenario.realtime.enabled
+        identity = IdentityService(ctx, scenario.identity, population, forward=None,
+                                   batch_overhead=0.0 if realtime else None)
         data_actions = DataActionService(ctx, scenario.data_actions, population, identity.contact_of,
                                          publish=bus.publish if on_bus else None,
                                          post=webhooks.post if webhooks else None)
@@ -250,14 +261,19 @@ class DataCloud(System[DataCloudScenario]):
             identity.forward = forward
         else:
             identity.forward = insights.receive
-        lakehouse = Lakehouse(ctx, scenario.lakehouse, identity.receive)
-        ingestion = IngestionAPI(ctx, scenario.ingestion, source, lakehouse.submit)
+        lakehouse = graph = None
+        if realtime:
+            graph = RealtimeGraph(ctx, scenario.realtime, identity.receive)
+            ingestion = IngestionAPI(ctx, scenario.ingestion, source, None, stream=graph.submit)
+        else:
+            lakehouse = Lakehouse(ctx, scenario.lakehouse, identity.receive)
+            ingestion = IngestionAPI(ctx, scenario.ingestion, source, lakehouse.submit)
         truth = GroundTruth(population.n_prospects, PAGE_CODE[scenario.insights.page])
         ingestion.observers.append(truth)
         return DataCloudPipeline(ctx, scenario, self, population=population, visitors=source, ingestion=ingestion,
-                                 lakehouse=lakehouse, identity=identity, insights=insights, data_actions=data_actions,
-                                 event_bus=bus, crm=crm, webhooks=webhooks, segments=segments, truth=truth,
-                                 apex=apex, pubsub=pubsub)
+                                 lakehouse=lakehouse, graph=graph, identity=identity, insights=insights,
+                                 data_actions=data_actions, event_bus=bus, crm=crm, webhooks=webhooks,
+                                 segments=segments, truth=truth, apex=apex, pubsub=pubsub)
 
     # -- intents: the ground truth of what the activation should catch ----------------------
     def intents(self, result) -> pd.DataFrame:

@@ -36,9 +36,12 @@ class IdentityService(Actor):
     name = "identity"
 
     def __init__(self, ctx: RunContext, settings: Identity, population: Population,
-                 forward: Callable[[Batch, list[tuple[int, int, int]]], None] | None) -> None:
+                 forward: Callable[[Batch, list[tuple[int, int, int]]], None] | None,
+                 batch_overhead: float | None = None) -> None:
         super().__init__(ctx)
         self.p = settings
+        # per batch handed over (s): the micro-batch's, or none for the real-time graph's small hand-overs
+        self.batch_overhead = self.p.batch_overhead if batch_overhead is None else batch_overhead
         self.forward = forward
         self.graph = IdentityGraph(
             dense={"cookie": population.n_cookies, "email": population.n_prospects,
@@ -58,8 +61,8 @@ class IdentityService(Actor):
     def receive(self, batch: Batch) -> None:
         """A processed micro-batch arrives (all events available at ``batch.t``)."""
         n = len(batch)
-        start, _ = self.station.serve_one(float(batch.t[0]), self.p.batch_overhead + self.p.per_event * n)
-        done = start + self.p.batch_overhead + self.p.per_event * np.arange(1, n + 1)
+        start, _ = self.station.serve_one(float(batch.t[0]), self.batch_overhead + self.p.per_event * n)
+        done = start + self.batch_overhead + self.p.per_event * np.arange(1, n + 1)
         self.ledger.stamp("click", "identity", batch.ids, done)
         profile = np.empty(n, dtype=np.int64)
         merges: list[tuple[int, int, int]] = []

@@ -10,7 +10,8 @@ client then retries with exponential back-off and jitter (``on_429: retry``, up 
 (:func:`sim.domain.events.validate`); a malformed event is rejected (``invalid_payload``, counted
 per broken rule). Valid events wait in the current micro-batch, which is cut every
 ``flush_interval`` (epoch-aligned) or as soon as it holds ``flush_max_events`` events, and handed
-to the lakehouse.
+to the lakehouse. With the real-time data graph (``realtime.enabled``), valid events go to it at
+their acceptance time instead (``stream``), and no micro-batch is cut.
 
 The actor wakes once per flush interval. Traffic is exogenous, so at each wake-up it decides every
 request up to the next flush exactly, by its own time, and hands over count-cut micro-batches with
@@ -44,11 +45,12 @@ class IngestionAPI(Actor):
     name = "ingestion"
 
     def __init__(self, ctx: RunContext, settings: Ingestion, source: ClickSource,
-                 submit: Callable[[Batch, float], None]) -> None:
+                 submit: Callable[[Batch, float], None] | None, stream: Callable[[Batch], None] | None = None) -> None:
         super().__init__(ctx)
         self.p = settings
         self.source = source
-        self.submit = submit
+        self.submit = submit  # micro-batches: (batch, cut time)
+        self.stream = stream  # or each accepted event at once (the real-time data graph)
         self.bucket = TokenBucket(self.p.rate_limit_per_s, self.p.burst)
         self.rules = PayloadRules(self.p.max_payload_bytes, self.p.max_clock_skew)
         self.rng = ctx.rng("ingestion.retry")
@@ -181,6 +183,9 @@ class IngestionAPI(Actor):
         if not len(batch):
             return
         self.ledger.stamp("click", "ingest", batch.ids, batch.t)
+        if self.stream is not None:
+            self.stream(batch)
+            return
         self._buffer.append(batch)
         self._buffered += len(batch)
         N = self.p.flush_max_events
@@ -200,6 +205,7 @@ class IngestionAPI(Actor):
 
     def _hand_over(self, batch: Batch, ready: float) -> None:
         self.micro_batches += 1
+        assert self.submit is not None  # micro-batches are cut only without a stream
         self.submit(batch, ready)
 
     # -- accounting ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ that completed it, with that click as the firing's origin.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,9 @@ class InsightFiring:
     measure: float
 
 
+STATE_SAMPLE_S = 10.0  # the live window state is measured at most this often (s of simulated time)
+
+
 class InsightActor(Actor):
     name = "insights"
 
@@ -51,6 +55,7 @@ class InsightActor(Actor):
         self.hold = TimedHold()
         self.matching = 0
         self.max_state = 0
+        self._sampled_at = -math.inf
 
     def receive(self, batch: Batch, merges: list[tuple[int, int, int]]) -> None:
         now = self.env.now
@@ -73,9 +78,11 @@ class InsightActor(Actor):
         if late.any():
             self.ledger.drop("click", ids[late], "late", evaluated[late])
         self.hold.add(ids, evaluated)
-        state = self.engine.state_size()
-        self.max_state = max(self.max_state, state)
-        self.ctx.sample("insight_state_size", now, state)
+        if now - self._sampled_at >= STATE_SAMPLE_S:  # every micro-batch; the real-time graph's hand-overs
+            self._sampled_at = now                    # at most every STATE_SAMPLE_S
+            state = self.engine.state_size()
+            self.max_state = max(self.max_state, state)
+            self.ctx.sample("insight_state_size", now, state)
         if self.on_firing is None:  # evaluated and counted, but not a Data Action trigger
             return
         for f in firings:

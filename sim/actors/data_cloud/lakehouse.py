@@ -19,6 +19,31 @@ from sim.core.station import FifoStation
 from sim.scenario.data_cloud import Lakehouse as LakehouseSettings
 
 
+class SeenEventIds:
+    """The event ids processed so far (dense, non-negative ids): at-least-once delivery leaves one
+    row per event id."""
+
+    def __init__(self) -> None:
+        self._seen = np.zeros(1024, dtype=bool)
+
+    def repeats(self, event_id: np.ndarray) -> np.ndarray:
+        """Rows whose event id was processed before (in an earlier call or earlier in this one)."""
+        if not len(event_id):
+            return np.zeros(0, dtype=bool)
+        top = int(event_id.max()) + 1
+        if top > len(self._seen):
+            grown = np.zeros(max(top, 2 * len(self._seen)), dtype=bool)
+            grown[: len(self._seen)] = self._seen
+            self._seen = grown
+        dup = self._seen[event_id].copy()
+        _, first = np.unique(event_id, return_index=True)
+        repeat = np.ones(len(event_id), dtype=bool)
+        repeat[first] = False
+        dup |= repeat
+        self._seen[event_id] = True
+        return dup
+
+
 class Lakehouse(Actor):
     name = "lakehouse"
 
@@ -33,7 +58,7 @@ class Lakehouse(Actor):
         self.batches = 0
         self.events = 0
         self.duplicates = 0
-        self._seen = np.zeros(1024, dtype=bool)  # event ids processed so far
+        self.seen = SeenEventIds()
 
     def submit(self, batch: Batch, ready: float) -> None:
         """Take a micro-batch cut at ``ready`` (seconds, >= now)."""
@@ -49,30 +74,13 @@ class Lakehouse(Actor):
         batch = self._in_service.pop(key)
         self.batches += 1
         self.events += len(batch)
-        dup = self._duplicates(batch["event_id"])
+        dup = self.seen.repeats(batch["event_id"])
         if dup.any():  # at-least-once delivery: the data stream keeps one row per event id
             self.duplicates += int(dup.sum())
             self.ledger.drop("click", batch.ids[dup], "duplicate", done)
             batch = batch.take(~dup)
         if len(batch):
             self.forward(batch.with_columns(t=np.full(len(batch), done)))
-
-    def _duplicates(self, event_id: np.ndarray) -> np.ndarray:
-        """Rows whose event id was processed before (in an earlier batch or earlier in this one)."""
-        if not len(event_id):
-            return np.zeros(0, dtype=bool)
-        top = int(event_id.max()) + 1
-        if top > len(self._seen):
-            grown = np.zeros(max(top, 2 * len(self._seen)), dtype=bool)
-            grown[: len(self._seen)] = self._seen
-            self._seen = grown
-        dup = self._seen[event_id].copy()
-        _, first = np.unique(event_id, return_index=True)
-        repeat = np.ones(len(event_id), dtype=bool)
-        repeat[first] = False
-        dup |= repeat
-        self._seen[event_id] = True
-        return dup
 
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
         return {"click": [b.ids for b in self._in_service.values()]}
