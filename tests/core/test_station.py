@@ -3,6 +3,7 @@
 import itertools
 
 import numpy as np
+import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -67,3 +68,60 @@ def test_lindley_by_hand():
     assert start.tolist() == [0.0, 3.0, 10.0]
     assert done.tolist() == [3.0, 5.0, 11.0]
 
+
+
+def loop_fifo(ready, service, servers, free=0.0):
+    """Fast oracle: the recursion of the module docstring, one job at a time (a list of free times)."""
+    frees = [free] * servers
+    start = []
+    for r, s in zip(ready, service):
+        k = min(range(servers), key=lambda j: frees[j])
+        begin = max(r, frees[k])
+        start.append(begin)
+        frees[k] = begin + s
+    return np.array(start)
+
+
+def test_station_equals_the_job_by_job_recursion_in_any_batches():
+    """Fixed jobs (ties, idle gaps, queues), 1-3 servers, several cuts into batches: start, done and
+    busy time equal the one-at-a-time recursion (a fast oracle beside the SimPy one)."""
+    rng = np.random.default_rng(7)
+    ready = np.cumsum(np.where(rng.random(40) < 0.2, 0.0, rng.exponential(1.0, 40)))
+    service = rng.exponential(1.5, 40)
+    for servers in (1, 2, 3):
+        expected = loop_fifo(ready, service, servers, free=0.5)
+        for bounds in ([0, 40], [0, 1, 40], [0, 13, 14, 27, 40]):
+            station = FifoStation(servers, start_time=0.5)
+            parts = [station.serve(ready[a:b], service[a:b]) for a, b in itertools.pairwise(bounds)]
+            start = np.concatenate([p[0] for p in parts])
+            done = np.concatenate([p[1] for p in parts])
+            np.testing.assert_allclose(start, expected, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(done, expected + service, rtol=0, atol=1e-12)
+            assert abs(station.busy_s - service.sum()) < 1e-9
+            assert station.last_ready == ready[-1]
+
+
+def test_station_boundaries():
+    """A job ready exactly when the server frees starts then; the same ready time as the last job
+    is in order; one earlier is refused; lengths must agree; no job is no work."""
+    station = FifoStation(1)
+    start, done = station.serve(np.array([1.0]), np.array([2.0]))
+    assert start.tolist() == [1.0] and done.tolist() == [3.0]
+    start, done = station.serve(np.array([3.0, 3.0]), np.array([1.0, 1.0]))
+    assert start.tolist() == [3.0, 4.0] and done.tolist() == [4.0, 5.0]
+    with pytest.raises(ValueError, match="order"):
+        station.serve(np.array([2.9]), np.array([1.0]))
+    with pytest.raises(ValueError, match="order"):
+        station.serve(np.array([4.0, 3.5]), np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match="same length"):
+        station.serve(np.array([4.0, 5.0]), np.array([1.0]))
+    empty = station.serve(np.array([]), np.array([]))
+    assert len(empty[0]) == 0 and len(empty[1]) == 0 and station.busy_s == 4.0
+    with pytest.raises(ValueError, match="at least one server"):
+        FifoStation(0)
+    two = FifoStation(2, start_time=1.0)
+    start, done = two.serve(np.array([0.0, 0.0, 0.0]), np.array([2.0, 3.0, 1.0]))
+    assert start.tolist() == [1.0, 1.0, 3.0] and done.tolist() == [3.0, 4.0, 4.0]
+    assert two.serve_one(5.0, 1.0) == (5.0, 6.0) and two.busy_s == 7.0
+    with pytest.raises(ValueError, match="order"):
+        two.serve_one(4.0, 1.0)

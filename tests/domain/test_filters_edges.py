@@ -74,3 +74,25 @@ def test_limits_exactly_at_and_one_past():
     compile_filter("x < " + "1" * 15)
     with pytest.raises(FilterError, match=f"at most {MAX_NUMBER_TEXT} characters"):
         compile_filter("x < " + "0" * (MAX_NUMBER_TEXT + 1))
+
+
+def test_one_row_answers_are_remembered_but_equal_to_a_fresh_evaluation():
+    """The per-row path remembers answers by the row's field values and their types; whatever was
+    asked before, each answer equals a fresh filter's (True, 1 and 1.0 included); unhashable values
+    are evaluated each time; more distinct rows than remembered stay right."""
+    from sim.domain.filters import compile_filter
+
+    values = [True, 1, 1.0, 0, False, "1", "True", "", None, 2.5, ["a"], {"k": 1}]
+    for expr in ("x == 1", "x == 'True'", "x != ''", "x > 0.5", "x in ('1', 'a')", "not x"):
+        shared = compile_filter(expr)
+        for v in values * 2:
+            try:
+                fresh = compile_filter(expr)({"x": v})
+            except Exception as exc:  # the same error either way
+                with pytest.raises(type(exc)):
+                    shared({"x": v})
+                continue
+            assert shared({"x": v}) == fresh, (expr, v)
+    g = compile_filter("x == 1")
+    rows = [{"x": i} for i in range(5000)]
+    assert [g(r) for r in rows] == [r["x"] == 1 for r in rows]
