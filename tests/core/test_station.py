@@ -125,3 +125,27 @@ def test_station_boundaries():
     assert two.serve_one(5.0, 1.0) == (5.0, 6.0) and two.busy_s == 7.0
     with pytest.raises(ValueError, match="order"):
         two.serve_one(4.0, 1.0)
+
+
+def test_station_order_rule_at_equality_and_its_message():
+    """A batch may start at the last job's own ready time, one job may follow at the same time;
+    the refusals say exactly why; a station has one server unless told; a job that finds every
+    server busy waits for the earliest to free."""
+    station = FifoStation()
+    assert station.servers == 1
+    station.serve(np.array([3.0]), np.array([1.0]))
+    start, _ = station.serve(np.array([3.0]), np.array([1.0]))  # equal to the last ready time: in order
+    assert start.tolist() == [4.0]
+    assert station.serve_one(3.0, 1.0) == (5.0, 6.0)  # equal again, and it waits for the server
+    assert station.serve_one(10.0, 1.0) == (10.0, 11.0)
+    with pytest.raises(ValueError, match=r"^jobs must reach a FIFO station in order of their ready times$"):
+        station.serve_one(9.0, 1.0)
+    with pytest.raises(ValueError, match=r"^jobs must reach a FIFO station in order of their ready times$"):
+        station.serve(np.array([9.0]), np.array([1.0]))
+    with pytest.raises(ValueError, match=r"^ready and service must have the same length$"):
+        station.serve(np.array([12.0, 13.0]), np.array([1.0]))
+    with pytest.raises(ValueError, match=r"^a station needs at least one server$"):
+        FifoStation(0)
+    two = FifoStation(2)
+    assert two.serve_one(0.0, 5.0) == (0.0, 5.0) and two.serve_one(0.0, 3.0) == (0.0, 3.0)
+    assert two.serve_one(1.0, 1.0) == (3.0, 4.0) and two.serve_one(1.0, 1.0) == (4.0, 5.0)

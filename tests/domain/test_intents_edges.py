@@ -130,3 +130,15 @@ def test_the_next_intent_is_the_same_persons():
     assert outcome(frame) == [("late", "", False), ("missed", "never_fired", False),
                               ("missed", "never_fired", False), ("missed", "never_fired", False)]
     assert frame.acted.dtype == bool
+
+
+def test_intents_without_click_ids_carry_minus_one_and_integer_columns():
+    import numpy as np
+
+    from sim.domain.intents import find_intents
+
+    found = find_intents(np.array([7, 7, 7]), np.array([0.0, 10.0, 20.0]), 3, 600.0)
+    assert found["click"].tolist() == [-1] and found["person"].tolist() == [7] and found["t"].tolist() == [20.0]
+    assert found["click"].dtype == np.int64 and found["person"].dtype == np.int64
+    empty = find_intents(np.array([], dtype=np.int64), np.array([]), 3, 600.0)
+    assert len(empty) == 0 and empty["click"].dtype == np.int64

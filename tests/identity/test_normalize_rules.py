@@ -79,3 +79,12 @@ def test_shorthand_attribute_rules_and_defaults():
     assert rules.reconciliation.rule_for("name").rule == "most_frequent"
     assert rules.reconciliation.rule_for("city").rule == "last_updated"
     assert rules.limits.max_identities == 50 and rules.limits.on_exceed == "delete_oldest"
+
+
+def test_email_needs_an_at_sign_and_no_inner_space():
+    from sim.domain.identity.normalize import email
+
+    assert email("  Ann@Example.COM ") == "ann@example.com"
+    assert email("ann.example.com") == ""  # no @
+    assert email("ann b@example.com") == ""  # a space inside
+    assert email("") == ""
