@@ -88,3 +88,13 @@ def test_email_needs_an_at_sign_and_no_inner_space():
     assert email("ann.example.com") == ""  # no @
     assert email("ann b@example.com") == ""  # a space inside
     assert email("") == ""
+
+
+def test_names_are_folded_to_a_fixed_point():
+    """Some characters need a second fold (U+03D2 GREEK UPSILON WITH HOOK SYMBOL, U+1D2C MODIFIER
+    LETTER CAPITAL A, ...): name() folds until nothing changes, so it is idempotent on them."""
+    from sim.domain.identity.normalize import _fold, name
+
+    for c in ("\u03d2", "\u03d3", "\u1d2c", "\u1d30", "\u03f9"):
+        assert _fold(_fold(c)) != _fold(c)  # the case this rule exists for
+        assert name(name(c)) == name(c) == _fold(_fold(c)).strip()
