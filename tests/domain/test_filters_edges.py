@@ -96,3 +96,49 @@ def test_one_row_answers_are_remembered_but_equal_to_a_fresh_evaluation():
     g = compile_filter("x == 1")
     rows = [{"x": i} for i in range(5000)]
     assert [g(r) for r in rows] == [r["x"] == 1 for r in rows]
+
+
+ALLOWED_TEXT = "==, !=, <, <=, >, >=, in, not in, and, or, not, field names and constants"
+MESSAGES = [  # a bad filter -> the exact message a user reads (what is wrong, the column, a caret)
+    ("page in 'pricing'", "the right of 'in' must be a tuple of constants, e.g. ('FR', 'DE') (column 9)\n"
+                          "  page in 'pricing'\n          ^"),
+    ("'x' in page", "the left of 'in' must be a field name (column 1)\n  'x' in page\n  ^"),
+    ("page is None", f"operator not allowed; allowed: {ALLOWED_TEXT} (column 1)\n  page is None\n  ^"),
+    ("page == other", "compare a field name with a constant (column 9)\n  page == other\n          ^"),
+    ("a < b", "compare a field name with a constant (column 5)\n  a < b\n      ^"),
+    ("page > True", "order comparisons need a number or a string (column 1)\n  page > True\n  ^"),
+    ("page == -'x'", "expected a constant (a quoted string, a number, True, False or None) (column 9)\n"
+                     "  page == -'x'\n          ^"),
+    ("x == -True", "expected a constant (a quoted string, a number, True, False or None) (column 6)\n"
+                   "  x == -True\n       ^"),
+    ("page in (other,)", "expected a constant (a quoted string, a number, True, False or None) (column 10)\n"
+                         "  page in (other,)\n           ^"),
+    ("f(page)", f"not allowed in a filter; allowed: {ALLOWED_TEXT} (column 1)\n  f(page)\n  ^"),
+    ("page == 'a' +", "not a valid expression: invalid syntax (column 1)\n  page == 'a' +\n  ^"),
+]
+
+
+@pytest.mark.parametrize("expr, message", MESSAGES, ids=[m[0] for m in MESSAGES])
+def test_bad_filters_say_exactly_what_and_where(expr, message):
+    from sim.domain.filters import FilterError, compile_filter
+
+    with pytest.raises(FilterError) as err:
+        compile_filter(expr)
+    assert str(err.value) == message
+
+
+def test_mask_of_a_constant_filter_and_of_missing_fields():
+    """A constant filter gives one answer per row (none for no rows); a filter over fields the
+    events lack names them and the fields there are."""
+    import numpy as np
+
+    from sim.domain.filters import FilterError, compile_filter
+
+    always = compile_filter("True")
+    got = always.mask({"page": np.array(["a", "b", "c"], dtype=object)})
+    assert got.tolist() == [True, True, True] and got.flags.writeable
+    assert always.mask({}).tolist() == []
+    assert compile_filter("False").mask({"page": np.array(["a"], dtype=object)}).tolist() == [False]
+    with pytest.raises(FilterError) as err:
+        compile_filter("page == 'a'").mask({"t": np.array([1.0]), "event": np.array(["x"], dtype=object)})
+    assert str(err.value) == "filter \"page == 'a'\" uses fields the events do not have: page; fields: event, t"
