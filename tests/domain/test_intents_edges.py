@@ -8,23 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sim.domain.intents import classify, find_intents, summarize
-
-CW, H = 3600.0, 100_000.0
-
-
-def intents(*rows):
-    return pd.DataFrame([{"person": p, "t": t, "click_fate": rest[0] if rest else "delivered"}
-                         for p, t, *rest in rows], columns=["person", "t", "click_fate"])
-
-
-def actions(*rows):
-    cols = ["person", "t", "reaction_t", "fate"]
-    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame({c: [] for c in cols})
-
-
-def firings(*rows):
-    cols = ["person", "t", "filtered"]
-    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame({c: [] for c in cols})
+from tests.domain.test_intents import CW, H, actions, firings, intents  # the shared frame builders
 
 
 def outcome(frame):
