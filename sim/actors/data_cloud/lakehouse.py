@@ -15,6 +15,7 @@ import numpy as np
 from sim.actors.base import Actor, RunContext
 from sim.core.batch import Batch
 from sim.core.dists import unit_noise
+from sim.core.ledger import Ledger
 from sim.core.station import FifoStation
 from sim.scenario.data_cloud import Lakehouse as LakehouseSettings
 
@@ -25,6 +26,16 @@ class SeenEventIds:
 
     def __init__(self) -> None:
         self._seen = np.zeros(1024, dtype=bool)
+        self.dropped = 0  # repeats dropped by keep_first
+
+    def keep_first(self, batch: Batch, ledger: Ledger, t: float) -> Batch:
+        """``batch`` without its repeats, which are dropped in the ledger as ``duplicate`` at ``t``."""
+        dup = self.repeats(batch["event_id"])
+        if not dup.any():
+            return batch
+        self.dropped += int(dup.sum())
+        ledger.drop("click", batch.ids[dup], "duplicate", t)
+        return batch.take(~dup)
 
     def repeats(self, event_id: np.ndarray) -> np.ndarray:
         """Rows whose event id was processed before (in an earlier call or earlier in this one)."""
@@ -57,7 +68,6 @@ class Lakehouse(Actor):
         self._seq = 0
         self.batches = 0
         self.events = 0
-        self.duplicates = 0
         self.seen = SeenEventIds()
 
     def submit(self, batch: Batch, ready: float) -> None:
@@ -74,11 +84,7 @@ class Lakehouse(Actor):
         batch = self._in_service.pop(key)
         self.batches += 1
         self.events += len(batch)
-        dup = self.seen.repeats(batch["event_id"])
-        if dup.any():  # at-least-once delivery: the data stream keeps one row per event id
-            self.duplicates += int(dup.sum())
-            self.ledger.drop("click", batch.ids[dup], "duplicate", done)
-            batch = batch.take(~dup)
+        batch = self.seen.keep_first(batch, self.ledger, done)  # at-least-once: one row per event id
         if len(batch):
             self.forward(batch.with_columns(t=np.full(len(batch), done)))
 
@@ -86,5 +92,5 @@ class Lakehouse(Actor):
         return {"click": [b.ids for b in self._in_service.values()]}
 
     def counts(self) -> dict:
-        return {"batches": self.batches, "events": self.events, "duplicates_dropped": self.duplicates,
+        return {"batches": self.batches, "events": self.events, "duplicates_dropped": self.seen.dropped,
                 "busy_s": round(self.station.busy_s, 6)}

@@ -38,7 +38,6 @@ class RealtimeGraph(Actor):
         self._due: dict[float, list[Batch]] = {}  # tick end -> batches reaching the graph in that tick
         self.events = 0
         self.handovers = 0
-        self.duplicates = 0
 
     def submit(self, batch: Batch) -> None:
         """Accepted, valid events (``batch.t``: acceptance times, >= now)."""
@@ -65,11 +64,7 @@ class RealtimeGraph(Actor):
         batch = Batch.concat(self._due.pop(end))
         self.handovers += 1
         self.events += len(batch)
-        dup = self.seen.repeats(batch["event_id"])
-        if dup.any():
-            self.duplicates += int(dup.sum())
-            self.ledger.drop("click", batch.ids[dup], "duplicate", end)
-            batch = batch.take(~dup)
+        batch = self.seen.keep_first(batch, self.ledger, end)
         if len(batch):
             self.ledger.stamp("click", "graph", batch.ids, end)
             self.forward(batch.with_columns(t=np.full(len(batch), end)))
@@ -78,4 +73,4 @@ class RealtimeGraph(Actor):
         return {"click": [b.ids for parts in self._due.values() for b in parts]}
 
     def counts(self) -> dict:
-        return {"events": self.events, "handovers": self.handovers, "duplicates_dropped": self.duplicates}
+        return {"events": self.events, "handovers": self.handovers, "duplicates_dropped": self.seen.dropped}
