@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -68,9 +68,6 @@ def _error(expr: str, node: ast.AST | None, message: str) -> FilterError:
     return _at(expr, getattr(node, "col_offset", None), message)
 
 
-MEMO_ROWS = 4096  # distinct rows whose answers a filter remembers
-
-
 @dataclass(frozen=True)
 class Filter:
     """A compiled filter: ``mask(columns, n)`` gives the boolean mask of matching rows."""
@@ -78,8 +75,6 @@ class Filter:
     expression: str
     fields: frozenset[str]
     _mask: Mask
-    # one row's answer by the values of its fields (a row's answer depends on nothing else)
-    _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def mask(self, columns: Columns, n: int | None = None) -> np.ndarray:
         if n is None:
@@ -93,19 +88,7 @@ class Filter:
 
     def __call__(self, row: Mapping[str, object]) -> bool:
         """Evaluate on one event (a mapping of field -> value)."""
-        values = tuple(row.get(f, "") for f in self.fields)
-        key = tuple((v.__class__, v) for v in values)  # True, 1 and 1.0 are equal keys but read differently
-        try:
-            return self._memo[key]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable value (a list, a map): evaluated each time
-            return self._evaluate(values)
-        answer = self._evaluate(values)
-        if len(self._memo) >= MEMO_ROWS:
-            self._memo.clear()
-        self._memo[key] = answer
-        return answer
+        return self._evaluate(tuple(row.get(f, "") for f in self.fields))
 
     def _evaluate(self, values: tuple) -> bool:
         cols = {}
