@@ -76,10 +76,9 @@ def test_limits_exactly_at_and_one_past():
         compile_filter("x < " + "0" * (MAX_NUMBER_TEXT + 1))
 
 
-def test_one_row_answers_are_remembered_but_equal_to_a_fresh_evaluation():
-    """The per-row path remembers answers by the row's field values and their types; whatever was
-    asked before, each answer equals a fresh filter's (True, 1 and 1.0 included); unhashable values
-    are evaluated each time; more distinct rows than remembered stay right."""
+def test_one_row_answers_do_not_depend_on_what_was_asked_before():
+    """Whatever a filter was asked before, each one-row answer equals a fresh filter's (True, 1 and
+    1.0 included, unhashable values too), and many distinct rows stay right."""
     from sim.domain.filters import compile_filter
 
     values = [True, 1, 1.0, 0, False, "1", "True", "", None, 2.5, ["a"], {"k": 1}]
