@@ -244,7 +244,7 @@ class DataCloud(System[DataCloudScenario]):
         identity = IdentityService(ctx, scenario.identity, population, forward=None,
                                    batch_overhead=0.0 if realtime else None)
         data_actions = DataActionService(ctx, scenario.data_actions, population, identity.contact_of,
-                                         publish=bus.publish if on_bus else None,
+                                         publish=bus.publish_call if on_bus else None,
                                          post=webhooks.post if webhooks else None)
         triggers = scenario.data_actions.triggers
         insights = InsightActor(ctx, scenario.insights, data_actions.on_firing if "insight" in triggers else None)

@@ -5,8 +5,11 @@ completed it). The service looks up the unified profile's CRM contact (and so th
 applies the action rule (``require_contact_id``: a firing of an anonymous profile is dropped as
 ``filtered_no_contact``); otherwise the firing is delivered, the payload compiled, and one message
 created per target: a ``platform_event`` published on the event bus, and/or a ``webhook`` call.
-Both leave the ``action`` stage at the firing time; the publish request reaches the bus
-``latency`` seconds later.
+Both leave the ``action`` stage at the firing time; the publish request is ready ``latency``
+seconds later. Platform events go to the bus in publish calls (``publish_calls``): a call is sent
+when it holds ``max_events`` events, when the next event would take it over ``max_bytes``, or
+``linger`` seconds after its first event; with the default (one event per call) each event is
+sent when it is ready.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class DataActionService(Actor):
 
     def __init__(self, ctx: RunContext, settings: DataActions, population: Population,
                  contact_of: Callable[[int], int | None],
-                 publish: Callable[[int, dict], None] | None,
+                 publish: Callable[[list[tuple[int, dict, int]]], None] | None,
                  post: Callable[[int, dict], None] | None) -> None:
         super().__init__(ctx)
         self.p = settings
@@ -43,6 +46,9 @@ class DataActionService(Actor):
         self.filtered = 0
         self.created = {"platform_event": 0, "webhook": 0}
         self.largest = 0  # bytes of the largest platform event published
+        self._call: list[tuple[int, dict, int]] = []  # the open publish call: (id, payload, bytes)
+        self._call_bytes = 0
+        self._calls_sent = 0  # numbers the open call, so that its linger timer knows it
 
     def on_firing(self, firing: InsightFiring) -> None:
         now = self.env.now
@@ -73,13 +79,33 @@ class DataActionService(Actor):
             self.ctx.at(now + delay, self._send, kind, sink, mid, payload)
 
     def _send(self, kind: str, sink, mid: int, payload: dict) -> None:
-        self.pending[kind].remove(mid)
-        if kind == "platform_event":
-            size = payload_bytes(payload) + self.p.extra_payload_bytes
-            self.largest = max(self.largest, size)
-            sink(mid, payload, size)
-        else:
+        if kind != "platform_event":
+            self.pending[kind].remove(mid)
             sink(mid, payload)
+            return
+        size = payload_bytes(payload) + self.p.extra_payload_bytes
+        self.largest = max(self.largest, size)
+        calls = self.p.publish_calls
+        if self._call and self._call_bytes + size > calls.max_bytes:
+            self._send_call()
+        self._call.append((mid, payload, size))
+        self._call_bytes += size
+        if len(self._call) >= calls.max_events or self._call_bytes >= calls.max_bytes:
+            self._send_call()  # full (an event alone over max_bytes goes alone)
+        elif len(self._call) == 1:
+            self.ctx.at(self.env.now + calls.linger, self._linger_over, self._calls_sent)
+
+    def _linger_over(self, call_number: int) -> None:
+        if call_number == self._calls_sent and self._call:
+            self._send_call()
+
+    def _send_call(self) -> None:
+        call, self._call, self._call_bytes = self._call, [], 0
+        self._calls_sent += 1
+        for mid, _, _ in call:
+            self.pending["platform_event"].remove(mid)
+        assert self.publish is not None
+        self.publish(call)
 
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
         return {k: [s.array()] for k, s in self.pending.items()}

@@ -10,6 +10,8 @@ Publishing (kind ``platform_event``, stages ``action -> publish``):
   (``other_publishes_per_hour``, a steady rate). Over it the publish fails with
   ``LIMIT_EXCEEDED``: the event is dropped (``allocation``) or, with ``on_limit_exceeded: retry``,
   published when the rolling hour frees a slot.
+* Events arrive in publish calls (``data_actions.publish_calls``: ≤ 200 events and ≤ 3 MB a call);
+  an event over 1 MB fails alone, the call's others share its transaction and its latency.
 * An accepted event is stored ``publish_latency`` later, with the next replay id (increasing, not
   contiguous: other channels of the org draw from the same sequence) and an ``EventUuid``. The
   platform event is then *delivered* to the bus.
@@ -80,6 +82,8 @@ class EventBus(Actor):
         self.first_limit_exceeded: float | None = None
         self.delivery_limited = 0
         self.too_large = 0
+        self.calls = 0
+        self.largest_call = 0  # events in the largest publish call
         for t in [0.0] + [c for c in self.faults.changes("event_bus") if 0 < c <= ctx.horizon]:
             ctx.sample("publish_allocation", t, self.allocation_at(t))  # the allocation's steps
 
@@ -101,22 +105,39 @@ class EventBus(Actor):
         return self.faults.allocation("event_bus", t, self.p.publish_allocation_per_hour)
 
     def publish(self, mid: int, payload: dict, size_bytes: int = 0) -> None:
-        """A publish request (one call of one event) for ledger message ``mid`` arrives now;
-        ``size_bytes`` is the event's serialized size."""
+        """A publish call of one event (ledger message ``mid``, ``size_bytes`` serialized) arrives now."""
+        self.publish_call([(mid, payload, size_bytes)])
+
+    def publish_call(self, events: list[tuple[int, dict, int]]) -> None:
+        """A publish call arrives now with ``events`` as (ledger id, payload, bytes), in order.
+        An event over ``max_event_bytes`` fails alone; the others share the call's transaction
+        (one rollback draw) and, when the allocation admits them, one publish latency: they are
+        stored together, with consecutive replay ids in call order."""
         now = self.env.now
-        if size_bytes > self.p.max_event_bytes:  # the publish call fails: the event is over 1 MB
-            self.too_large += 1
-            self.ledger.drop("platform_event", np.array([mid]), "event_too_large", now)
+        self.calls += 1
+        self.largest_call = max(self.largest_call, len(events))
+        kept = []
+        for mid, payload, size_bytes in events:
+            if size_bytes > self.p.max_event_bytes:  # this event fails: it is over 1 MB
+                self.too_large += 1
+                self.ledger.drop("platform_event", np.array([mid]), "event_too_large", now)
+            else:
+                kept.append((mid, payload))
+        if not kept:
             return
         if self.rng_tx.random() < self.p.transaction_failure_rate:
             if self.p.publish_behavior == "after_commit":
-                self.rolled_back += 1
-                self.ledger.drop("platform_event", np.array([mid]), "rolled_back", now)
+                self.rolled_back += len(kept)
+                self.ledger.drop("platform_event", np.array([mid for mid, _ in kept]), "rolled_back", now)
                 return
-            self.published_after_rollback += 1
-        self._try_publish(mid, payload)
+            self.published_after_rollback += len(kept)
+        stored: float | None = None
+        for mid, payload in kept:
+            stored = self._try_publish(mid, payload, stored)
 
-    def _try_publish(self, mid: int, payload: dict) -> None:
+    def _try_publish(self, mid: int, payload: dict, stored: float | None = None) -> float | None:
+        """Publish ``mid`` now if the rolling hour has room; ``stored`` is the time its call's
+        earlier events are stored (None: draw it). Returns the stored time used, if any."""
         now = self.env.now
         self._retrying.pop(mid, None)
         window = self._window
@@ -135,13 +156,15 @@ class EventBus(Actor):
             candidates = [window[0] + HOUR_S] if window else []
             candidates += [c for c in self.faults.changes("event_bus") if c > now][:1]
             self.ctx.at(min(candidates, default=now + HOUR_S), self._try_publish, mid, payload)
-            return
+            return stored
         window.append(now)
         self.peak_allocation = max(self.peak_allocation, len(window) + self.p.other_publishes_per_hour)
         self.ctx.sample("publish_allocation_used", now, len(window) + self.p.other_publishes_per_hour)
-        stored = now + float(lognormal(self.rng, self.p.publish_latency.median, self.p.publish_latency.sigma))
+        if stored is None:
+            stored = now + float(lognormal(self.rng, self.p.publish_latency.median, self.p.publish_latency.sigma))
         self._in_publish[mid] = stored
         self.ctx.at(stored, self._store, mid, payload)
+        return stored
 
     def _store(self, mid: int, payload: dict) -> None:
         now = self.env.now
@@ -198,6 +221,7 @@ class EventBus(Actor):
         return {"channel": self.channel, "published": self.published, "limit_exceeded": self.limit_exceeded,
                 "retried_publishes": self.retried_publishes, "rolled_back": self.rolled_back,
                 "published_after_rollback": self.published_after_rollback, "event_too_large": self.too_large,
+                "publish_calls": self.calls, "largest_publish_call": self.largest_call,
                 "allocation_peak_per_hour": self.peak_allocation, "first_limit_exceeded_s": self.first_limit_exceeded,
                 "delivery_allocation_limited": self.delivery_limited,
                 "last_replay_id": self.replay_id, "subscribers": [q.kind for q in self.subscribers]}
