@@ -75,7 +75,16 @@ class Ingestion(Model):
     burst: int = Field(250, ge=1, le=1_000_000_000, description="token-bucket depth, requests (assumed)")
     on_429: Literal["retry", "drop"] = Field("retry", description="client policy on HTTP 429")
     retry: Retry = Field(default_factory=Retry)
-    max_payload_bytes: int = Field(200_000, gt=0, le=1_000_000_000, description="largest request (doc: < 200 KB)")
+    max_payload_bytes: int = Field(200_000, gt=0, le=1_000_000_000, description="largest request, bytes: a larger "
+                                                                                "event is rejected, and the client "
+                                                                                "keeps a request within it "
+                                                                                "(doc: < 200 KB)")
+    records_per_request: int = Field(1, ge=1, le=100_000, description="records the client puts in one request, at "
+                                                                      "most (assumed 1: each click sent as it "
+                                                                      "happens; server integrations batch)")
+    request_linger: Duration = Field(0.0, le=3600.0, description="longest wait of a request's first record for "
+                                                                 "more records, when records_per_request > 1 "
+                                                                 "(assumed, s)")
     http_latency: Latency = Field(default_factory=lambda: latency(0.1, 0.4),
                                   description="from the browser's send to the API's acceptance: network and "
                                               "TLS (assumed: 100 ms median, 400 ms p95)")

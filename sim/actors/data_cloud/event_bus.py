@@ -149,7 +149,7 @@ class EventBus(Actor):
                 self.first_limit_exceeded = now
             if self.p.on_limit_exceeded == "drop":
                 self.ledger.drop("platform_event", np.array([mid]), "allocation", now)
-                return
+                return stored
             self.retried_publishes += 1
             self._retrying[mid] = payload
             # try again when the oldest publish leaves the rolling hour or an allocation cut ends
