@@ -46,6 +46,10 @@ class Population:
     device_start: np.ndarray
     device_count: np.ndarray
     lifecycle: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # per prospect
+    # prospects who sign in on the website with an e-mail the CRM does not know (e-mail identifier
+    # n_prospects + i), typing their name and company in the sign-up form (empty: none do)
+    other_email: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    form_typos: dict[int, str] = field(default_factory=dict)  # prospect -> first name as mistyped in the form
 
     def profile_attributes(self, person: np.ndarray) -> dict[str, np.ndarray]:
         """Attributes segments can filter on, per person (prospect index; −1 = anonymous):
@@ -69,10 +73,14 @@ class Population:
 def build_population(rng: np.random.Generator, *, prospects: int, anonymous: int, accounts: int,
                      sales_reps: int, hot_share: float, mean_devices: float,
                      lifecycle_shares: dict[str, float] | None = None,
-                     lifecycle_rng: np.random.Generator | None = None) -> Population:
+                     lifecycle_rng: np.random.Generator | None = None, other_email_share: float = 0.0,
+                     form_typo_share: float = 0.0, forms_rng: np.random.Generator | None = None) -> Population:
     """Draw a population; ``mean_devices`` >= 1 is the mean number of cookies per prospect.
     ``lifecycle_shares`` (stage -> share) draws each prospect's lifecycle stage from
-    ``lifecycle_rng`` (its own stream, so adding it changes nothing else)."""
+    ``lifecycle_rng`` (its own stream, so adding it changes nothing else). A share
+    ``other_email_share`` of prospects signs in with another e-mail than the CRM's, and a share
+    ``form_typo_share`` of those mistypes their first name in the form (one edit), both drawn from
+    ``forms_rng``."""
     org = CrmOrg()
     for r in range(sales_reps):
         uid = sf_id("005", r + 1)
@@ -112,4 +120,33 @@ def build_population(rng: np.random.Generator, *, prospects: int, anonymous: int
         p = np.array([lifecycle_shares[k] for k in stages], dtype=float)
         draw = (lifecycle_rng or rng).choice(len(stages), size=prospects, p=p / p.sum())
         lifecycle = np.array(stages, dtype=object)[draw]
-    return Population(org, prospects, anonymous, contact_ids, emails, hot, start, count, lifecycle)
+    other = np.zeros(0, dtype=bool)
+    typos: dict[int, str] = {}
+    if other_email_share > 0 and prospects:
+        frng = forms_rng or rng
+        other = frng.random(prospects) < other_email_share
+        typo = frng.random(prospects) < form_typo_share
+        for i in np.flatnonzero(other & typo).tolist():
+            typos[i] = mistype(_FIRST[i % len(_FIRST)], frng)
+    return Population(org, prospects, anonymous, contact_ids, emails, hot, start, count, lifecycle, other, typos)
+
+
+def mistype(word: str, rng: np.random.Generator) -> str:
+    """``word`` with one typing error after its first letter: a letter replaced, dropped, doubled,
+    or two neighbours swapped."""
+    if len(word) < 3:
+        return word + word[-1]
+    kind = int(rng.integers(4))
+    i = int(rng.integers(1, len(word) - 1))
+    if kind == 0:
+        letters = "aeioulnrst"
+        c = letters[int(rng.integers(len(letters)))]
+        c = c if c != word[i].lower() else "x"
+        return word[:i] + c + word[i + 1:]
+    if kind == 1:
+        return word[:i] + word[i + 1:]
+    if kind == 2:
+        return word[:i] + word[i] + word[i:]
+    if word[i] == word[i + 1]:  # swapping equal neighbours would change nothing: double instead
+        return word[:i] + word[i] + word[i:]
+    return word[:i] + word[i + 1] + word[i] + word[i + 2:]

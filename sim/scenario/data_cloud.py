@@ -38,6 +38,13 @@ class Visitors(Model):
                                                "yet linked) (assumed)")
     login_with_contact_id: Share = Field(0.2, description="share of logins carrying the CRM contact id "
                                                           "instead of the e-mail (assumed)")
+    other_email_share: Share = Field(0.0, description="share of prospects who sign in on the website with an "
+                                                      "e-mail the CRM does not know (a personal address), typing "
+                                                      "their name and company in the form: only the batch "
+                                                      "re-unification's fuzzy rule links them to their contact "
+                                                      "(assumed; 0: every sign-in uses the CRM e-mail or id)")
+    form_typo_share: Share = Field(0.3, description="share of those forms with a typing error in the first name "
+                                                    "(assumed)")
     malformed_share: Share = Field(0.001, description="share of events sent malformed (assumed)")
     duplicate_share: Share = Field(0.002, description="share of events the client sends twice (a beacon resent "
                                                       "after a lost answer: at-least-once delivery), deduplicated "
@@ -121,6 +128,19 @@ class Realtime(Model):
 Namespace = Literal["contact_id", "email", "cookie"]
 
 
+class BatchRuns(Model):
+    """The identity ruleset's batch runs (re-unification with every match rule, fuzzy included)."""
+
+    runs_per_day: int = Field(4, ge=0, le=4, description="runs per 24 h, epoch-aligned (every 6 h at 4) "
+                                                         "(sec: at most 4 per 24 h); 0: real-time only")
+    precision: Literal["high", "medium", "low"] = Field(
+        "medium", description="fuzzy first-name precision (doc: high/medium/low; Jaro-Winkler 0.95/0.90/0.85 "
+                              "assumed)")
+    duration: Latency = Field(default_factory=lambda: latency(1800.0, 5400.0),
+                              description="from a run's snapshot to its merges applied (assumed: 30 min median, "
+                                          "90 min p95)")
+
+
 class Identity(Model):
     """Real-time identity resolution (exact and exact-normalised rules only, as the platform's
     real-time path; milliseconds per event) on the engine of :mod:`sim.domain.identity`."""
@@ -145,6 +165,7 @@ class Identity(Model):
                                             "graph keeps 50 (doc: AEP guardrails)")
     on_exceed: Literal["delete_oldest", "refuse"] = Field(
         "delete_oldest", description="over max_identities: delete the oldest identity (doc: Adobe) or refuse")
+    batch: BatchRuns = Field(default_factory=BatchRuns)
 
     def limits(self) -> dict[str, int]:
         """Per-namespace limits: unique namespaces are 1, ``namespace_limits`` add or override."""

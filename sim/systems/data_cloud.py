@@ -224,7 +224,9 @@ class DataCloud(System[DataCloudScenario]):
         population = build_population(rng("population"), prospects=v.prospects, anonymous=v.anonymous,
                                       accounts=v.accounts, sales_reps=v.sales_reps, hot_share=v.hot_share,
                                       mean_devices=v.mean_devices, lifecycle_shares=v.lifecycle_shares,
-                                      lifecycle_rng=rng("population.lifecycle"))
+                                      lifecycle_rng=rng("population.lifecycle"),
+                                      other_email_share=v.other_email_share, form_typo_share=v.form_typo_share,
+                                      forms_rng=rng("population.forms"))
         source: ClickSource
         if visitors is None:
             source = WebVisitors(ctx, v, population, oversize_bytes=10 * scenario.ingestion.max_payload_bytes)

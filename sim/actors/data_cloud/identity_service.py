@@ -14,6 +14,13 @@ The scenario chooses the rules (``link_namespaces``: which identifiers a login l
 ``on_exceed``). When a profile outgrows ``max_identities`` its oldest identities are deleted; a part
 that is cut off becomes a new profile whose insight window state starts empty (counted in
 ``splits``).
+
+Batch runs (``batch.runs_per_day``, epoch-aligned): a run snapshots the web sign-up forms seen so far
+(a login with an e-mail the CRM does not know, ``visitors.other_email_share``) that no contact is
+linked to yet, and ``batch.duration`` later links each form to the contacts the fuzzy rule of
+:mod:`sim.domain.identity.reunify` matches (rule ``batch_fuzzy``). The merges this makes reach the
+insights at the start of the next hand-over: from then on the person's visits count together and
+their firings carry the contact. The next run waits for the previous one to finish.
 """
 
 from __future__ import annotations
@@ -22,12 +29,15 @@ from collections.abc import Callable
 from typing import cast
 
 import numpy as np
+import pandas as pd
 
 from sim.actors.base import Actor, RunContext
 from sim.core.batch import Batch
+from sim.core.dists import lognormal
 from sim.core.station import FifoStation
 from sim.domain.events import LOGIN
 from sim.domain.identity import GraphLimits, IdentityGraph
+from sim.domain.identity.reunify import match_forms
 from sim.domain.population import Population
 from sim.scenario.data_cloud import Identity
 
@@ -44,7 +54,7 @@ class IdentityService(Actor):
         self.batch_overhead = self.p.batch_overhead if batch_overhead is None else batch_overhead
         self.forward = forward
         self.graph = IdentityGraph(
-            dense={"cookie": population.n_cookies, "email": population.n_prospects,
+            dense={"cookie": population.n_cookies, "email": 2 * population.n_prospects,  # CRM's, then others
                    "contact_id": population.n_prospects},
             limits=GraphLimits(max_per_namespace=self.p.limits(), max_identities=self.p.max_identities,
                                on_exceed=self.p.on_exceed),
@@ -57,6 +67,21 @@ class IdentityService(Actor):
         self.station = FifoStation(1)
         self.events = 0
         self.logins = 0
+        self.population = population
+        self.forms: dict[int, float] = {}  # other e-mail identifier -> when its first sign-in was resolved
+        self._contacts: pd.DataFrame | None = None  # first_name, last_name, company per contact, built once
+        self._merges_due: list[tuple[int, int, int]] = []  # batch merges for the next hand-over
+        self.rng_batch = ctx.rng("identity.batch")
+        self.batch_runs = 0
+        self.batch_links = 0
+        self.batch_wrong_links = 0
+        self.batch_merges = 0
+        runs = self.p.batch.runs_per_day
+        if runs:
+            period = 86400.0 / runs
+            first = period - ctx.start_epoch_s % period
+            if first <= ctx.horizon:
+                ctx.at(first, self._batch_snapshot, period)
 
     def receive(self, batch: Batch) -> None:
         """A processed micro-batch arrives (all events available at ``batch.t``)."""
@@ -65,7 +90,7 @@ class IdentityService(Actor):
         done = start + self.batch_overhead + self.p.per_event * np.arange(1, n + 1)
         self.ledger.stamp("click", "identity", batch.ids, done)
         profile = np.empty(n, dtype=np.int64)
-        merges: list[tuple[int, int, int]] = []
+        merges, self._merges_due = self._merges_due, []  # the batch runs' merges come first
         logins = np.flatnonzero(batch["event"] == LOGIN)
         cookies = batch["cookie"]
         lo = 0
@@ -79,6 +104,8 @@ class IdentityService(Actor):
             ids = [cookie]
             if email >= 0 and self.link_email:
                 ids.append(("email", email))
+                if email >= self.population.n_prospects:
+                    self.forms.setdefault(email, float(done[i]))
             if contact >= 0 and self.link_contact:
                 ids.append(("contact_id", contact))
             if len(ids) > 1:
@@ -93,6 +120,54 @@ class IdentityService(Actor):
         assert self.forward is not None  # wired by the system before the run
         self.forward(batch.with_columns(t=done, profile=profile), merges)
 
+    # -- batch runs ------------------------------------------------------------------------
+    def _batch_snapshot(self, period: float) -> None:
+        now = self.env.now
+        self.batch_runs += 1
+        pending = [e for e, t in self.forms.items() if t <= now and not self._has_contact(e)]
+        d = self.p.batch.duration
+        done = now + float(lognormal(self.rng_batch, d.median, d.sigma))
+        self.ctx.at(done, self._batch_apply, pending)
+        following = now + period
+        while following < done:
+            following += period
+        if following <= self.ctx.horizon:
+            self.ctx.at(following, self._batch_snapshot, period)
+
+    def _has_contact(self, email: int) -> bool:
+        profile = self.graph.profile_of("email", email)
+        return profile is not None and bool(self.graph.identifiers(profile, "contact_id"))
+
+    def _batch_apply(self, pending: list[int]) -> None:
+        if not pending:
+            return
+        now = self.env.now
+        pop = self.population
+        owners = [e - pop.n_prospects for e in pending]
+        contacts = self._contact_fields()
+        typed = [pop.form_typos.get(i, first) for i, first in zip(owners, contacts["first_name"].to_numpy()[owners])]
+        forms = pd.DataFrame({"first_name": typed,
+                              "last_name": contacts["last_name"].to_numpy()[owners],
+                              "company": contacts["company"].to_numpy()[owners]})
+        for k, contact in match_forms(forms, contacts, self.p.batch.precision):
+            res = self.graph.link([("email", pending[k]), ("contact_id", contact)], rule="batch_fuzzy",
+                                  source="batch", t=now)
+            self.batch_links += 1
+            self.batch_wrong_links += int(contact != owners[k])
+            self.batch_merges += len(res.merges)
+            self._merges_due.extend((0, m.absorbed, m.survivor) for m in res.merges)
+
+    def _contact_fields(self) -> pd.DataFrame:
+        """First name, last name and company (the account's name) of every CRM contact."""
+        if self._contacts is None:
+            org, pop = self.population.org, self.population
+            rows = [org.contacts[cid] for cid in pop.contact_ids]
+            names = [c.name.split(" ", 1) for c in rows]
+            self._contacts = pd.DataFrame({"first_name": [n[0] for n in names],
+                                           "last_name": [n[1] if len(n) > 1 else "" for n in names],
+                                           "company": [org.accounts[c.account_id].name for c in rows]})
+        return self._contacts
+
     def contact_of(self, profile: int) -> int | None:
         """The CRM contact index of a profile, if it has one (the most recently linked one when a
         scenario allows several)."""
@@ -106,4 +181,6 @@ class IdentityService(Actor):
                 "refused_links": g.refused, "refused_by_rule": dict(sorted(g.refused_by_rule.items())),
                 "identities_deleted": g.evicted, "splits": g.splits,
                 "links_by_rule": dict(sorted(g.links_by_rule.items())),
+                "forms": len(self.forms), "batch_runs": self.batch_runs, "batch_links": self.batch_links,
+                "batch_wrong_links": self.batch_wrong_links, "batch_merges": self.batch_merges,
                 "busy_s": round(self.station.busy_s, 6)}

@@ -139,6 +139,10 @@ class WebVisitors(Actor):
             page[idx] = PAGE_CODE["login"]
             email[idx] = np.where(by_contact[logs_in], -1, who)
             contact[idx] = np.where(by_contact[logs_in], who, -1)
+            if len(pop.other_email):  # they sign in with their other e-mail, never the contact id
+                other = pop.other_email[who]
+                email[idx] = np.where(other, pop.n_prospects + who, email[idx])
+                contact[idx] = np.where(other, -1, contact[idx])
             self.linked[cookie[logs_in]] = True
             self.logins += int(logs_in.sum())
         cols = {
