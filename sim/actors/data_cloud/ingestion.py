@@ -24,7 +24,6 @@ their exact cut times.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -33,6 +32,7 @@ import numpy as np
 from sim.actors.base import Actor, RunContext
 from sim.core.batch import Batch
 from sim.core.dists import lognormal
+from sim.core.retry_kernel import ACCEPTED, DROPPED, RETRYING, RetryHeap, kernel
 from sim.core.token_bucket import TokenBucket
 from sim.domain.events import CLICK_FIELDS, REJECT_REASONS, PayloadRules, validate
 from sim.scenario.data_cloud import Ingestion
@@ -61,9 +61,12 @@ class IngestionAPI(Actor):
         self.rng_http = ctx.rng("ingestion.http")
         self._transit: dict[str, np.ndarray] = {"id": np.empty(0, dtype=np.int64)}  # sent, not arrived yet
         self._open: dict[str, np.ndarray] = {"id": np.empty(0, dtype=np.int64)}  # in a request not sent yet
-        self._retries: list[tuple[float, int, int]] = []  # (time, request key, attempt) heap
-        self._parked: dict[int, list[tuple[int, tuple]]] = {}  # key -> (id, carried columns) of its records
-        self._drops: tuple[list[int], list[float]] = ([], [])  # rate-limited, written once per wake-up
+        self._heap = RetryHeap()  # requests waiting to retry: (time, request key, attempt)
+        self._park: dict[str, np.ndarray] = {  # their records: id, request key, carried columns
+            "id": np.empty(0, dtype=np.int64), "req": np.empty(0, dtype=np.int64),
+            **{c: np.empty(0, dtype=d) for c, d in CLICK_FIELDS.items()}}
+        self._u = np.empty(0)  # retry jitter uniforms drawn ahead, used from _u_pos
+        self._u_pos = 0
         self._buffer: list[Batch] = []
         self._buffered = 0
         self.requests = 0
@@ -167,71 +170,84 @@ class IngestionAPI(Actor):
         starts = _runs(req)[0] if self.p.records_per_request > 1 else np.arange(n)
         self.requests += len(starts)
         t = cols["t"]
-        m = 0 if self._retries else self.bucket.admit_prefix(t[starts])  # requests
+        m = 0 if len(self._heap) else self.bucket.admit_prefix(t[starts])  # requests
         self.accepted += m
-        late_rows: list[tuple] = []  # accepted retries and slow-path clicks: (t, id, columns)
-        if m < len(starts) or self._retries:
-            self._slow_path(ids, cols, starts, m, until, late_rows)
-            dropped, when = self._drops
-            if dropped:
-                self.ledger.drop("click", np.array(dropped, dtype=np.int64), "rate_limited", np.array(when))
-                self._drops = ([], [])
+        late: Batch | None = None  # accepted by the slow path (new requests and retries), by time
+        if m < len(starts) or len(self._heap):
+            late = self._slow_path(ids, cols, req, starts, m, until)
         m = int(starts[m]) if m < len(starts) else n  # records of the conforming requests
         # the conforming prefix, then the slow path's acceptances, in acceptance order
         batch = Batch({"id": ids[:m], "t": t[:m], **{c: cols[c][:m] for c in _CARRY}})
-        if late_rows:
-            late_rows.sort(key=lambda r: (r[0], r[1]))
-            extra = Batch({
-                "id": np.array([r[1] for r in late_rows], dtype=np.int64),
-                "t": np.array([r[0] for r in late_rows], dtype=float),
-                **{c: np.array([r[2][j] for r in late_rows], dtype=CLICK_FIELDS[c]) for j, c in enumerate(_CARRY)},
-            })
-            batch = Batch.concat([batch, extra])
+        if late is not None and len(late):
+            batch = Batch.concat([batch, late])
         if len(batch):
             self._accept(batch)
 
-    def _slow_path(self, ids, cols, starts, m, until, accepted_rows) -> None:
+    def _slow_path(self, ids, cols, req, starts, m, until) -> Batch:
         """Request by request from request ``m`` (records from ``starts[m]``), interleaving due
-        retries in time order."""
-        heap, parked = self._retries, self._parked
-        t = cols["t"]
-        carry = [cols[c] for c in _CARRY]
-        nreq, n = len(starts), len(t)
-        i = m
-        while True:
-            next_request = t[starts[i]] if i < nreq else np.inf
-            if heap and heap[0][0] <= next_request and heap[0][0] < until:
-                tr, key, attempt = heapq.heappop(heap)
-                self.requests += 1
-                self._decide(tr, key, attempt, parked.pop(key), accepted_rows)
-                continue
-            if i >= nreq:
-                break
-            a = int(starts[i])
-            b = int(starts[i + 1]) if i + 1 < nreq else n
-            rows = [(int(ids[x]), tuple(col[x] for col in carry)) for x in range(a, b)]
-            self._decide(float(t[a]), rows[0][0], 1, rows, accepted_rows)
-            i += 1
+        retries in time order (:func:`sim.core.retry_kernel.kernel`). Drops the refused records,
+        parks those waiting to retry, and returns the accepted ones sorted by (time, id)."""
+        n, heap, r = len(ids), self._heap, self.p.retry
+        first = int(starts[m]) if m < len(starts) else n
+        new_t = cols["t"][starts[m:]]
+        new_key = ids[starts[m:]]
+        heap.reserve(len(new_t))
+        drop = self.p.on_429 == "drop"
+        most = (heap.n + len(new_t)) * max(r.max_attempts, 1) + 1  # decisions at most in this round
+        u = self._uniforms(0 if drop else most)
+        out_new = np.empty(len(new_t), dtype=np.int8)
+        out_new_t = np.empty(len(new_t))
+        r_key = np.empty(most, dtype=np.int64)
+        r_out = np.empty(most, dtype=np.int8)
+        r_t = np.empty(most)
+        b = self.bucket
+        hn, b.tat, self._u_pos, nr, npop, n429 = kernel()(
+            new_t, new_key, heap.t, heap.key, heap.attempt, heap.n, until, b.tat, b.interval, b.tau, drop,
+            r.max_attempts, r.initial_backoff, r.multiplier, r.max_backoff, r.jitter, u, self._u_pos,
+            out_new, out_new_t, r_key, r_out, r_t)
+        heap.n = hn
+        self.requests += npop
+        self.http_429 += n429
+        self.accepted += int((out_new == ACCEPTED).sum()) + int((r_out[:nr] == ACCEPTED).sum())
+        # the new requests' records: accepted, dropped, or parked to retry
+        counts = np.diff(np.append(starts[m:], n))
+        outcome = np.repeat(out_new, counts)
+        decided = np.repeat(out_new_t, counts)
+        rec = {"id": ids[first:], "req": req[first:], **{c: cols[c][first:] for c in _CARRY}}
+        parts = [{**{c: v[outcome == ACCEPTED] for c, v in rec.items()}, "t": decided[outcome == ACCEPTED]}]
+        dropped = [(rec["id"][outcome == DROPPED], decided[outcome == DROPPED])]
+        parked = outcome == RETRYING
+        if parked.any():  # (first: a request parked in this round may also be decided in it)
+            self._park = {c: np.concatenate([self._park[c], rec[c][parked]]) for c in self._park}
+        # the retries decided: their parked records leave the park
+        if nr:
+            park = self._park
+            order = np.argsort(r_key[:nr])
+            keys, outs, when = r_key[:nr][order], r_out[:nr][order], r_t[:nr][order]
+            pos = np.searchsorted(keys, park["req"])
+            pos = np.minimum(pos, len(keys) - 1)
+            hit = keys[pos] == park["req"]
+            out_rec, t_rec = outs[pos], when[pos]
+            ok, gone = hit & (out_rec == ACCEPTED), hit & (out_rec == DROPPED)
+            parts.append({**{c: v[ok] for c, v in park.items()}, "t": t_rec[ok]})
+            dropped.append((park["id"][gone], t_rec[gone]))
+            self._park = {c: v[~hit] for c, v in park.items()}
+        gone_ids = np.concatenate([d[0] for d in dropped])
+        if len(gone_ids):
+            self.dropped_rate_limited += len(gone_ids)
+            self.ledger.drop("click", gone_ids, "rate_limited", np.concatenate([d[1] for d in dropped]))
+        late = {c: np.concatenate([p[c] for p in parts]) for c in ("t", "id", *_CARRY)}
+        order = np.lexsort((late["id"], late["t"]))
+        return Batch({c: v[order] for c, v in late.items()})
 
-    def _decide(self, t: float, key: int, attempt: int, rows: list[tuple[int, tuple]], accepted_rows: list) -> None:
-        """Admit, retry or drop the request ``key`` at time ``t`` with its records ``rows``."""
-        wait = self.bucket.admit(t)
-        if wait == 0.0:
-            self.accepted += 1
-            accepted_rows.extend((t, mid, row) for mid, row in rows)
-            return
-        self.http_429 += 1
-        r = self.p.retry
-        if self.p.on_429 == "drop" or attempt >= r.max_attempts:
-            for mid, _ in rows:
-                self._drops[0].append(mid)
-                self._drops[1].append(t)
-            self.dropped_rate_limited += len(rows)
-            return
-        backoff = min(r.max_backoff, r.initial_backoff * r.multiplier ** (attempt - 1))
-        backoff *= 1.0 - r.jitter * self.rng.random()
-        heapq.heappush(self._retries, (t + max(backoff, wait), key, attempt + 1))
-        self._parked[key] = rows
+    def _uniforms(self, k: int) -> np.ndarray:
+        """At least ``k`` uniforms from the retry stream past the ones used, drawn ahead and kept, so
+        that the i-th retry of the run always gets the stream's i-th draw."""
+        left = len(self._u) - self._u_pos
+        if left < k:
+            self._u = np.concatenate([self._u[self._u_pos:], self.rng.random(max(k - left, 4096))])
+            self._u_pos = 0
+        return self._u
 
     def _accept(self, batch: Batch) -> None:
         """Validate accepted requests, stamp the valid ones, cut count-full micro-batches."""
@@ -273,7 +289,7 @@ class IngestionAPI(Actor):
     # -- accounting ------------------------------------------------------------------------
     def held(self, horizon: float) -> dict[str, list[np.ndarray]]:
         parts = [b.ids for b in self._buffer] + [self._transit["id"], self._open["id"]]
-        parts.append(np.array([mid for rows in self._parked.values() for mid, _ in rows], dtype=np.int64))
+        parts.append(self._park["id"])
         return {"click": parts}
 
     def counts(self) -> dict:
@@ -288,7 +304,7 @@ class IngestionAPI(Actor):
             "rejected_invalid": int(self.rejected[1:].sum()),
             "rejected_by_rule": rejected,
             "dropped_rate_limited": self.dropped_rate_limited,
-            "retries_pending": len(self._retries),
+            "retries_pending": len(self._heap),
             "micro_batches": self.micro_batches,
         }
 
