@@ -49,12 +49,26 @@ def print_summary(result, console: Console | None = None) -> None:
     counts = result.counts
     ins, ident, crm = counts.get("insights", {}), counts.get("identity", {}), counts.get("crm", {})
     da = counts.get("data_actions", {})
+    bus = counts.get("event_bus", {})
     if "insights" in counts:  # the Data Cloud pipeline
         console.print(f"insight firings {ins.get('firings', 0):,} (filtered for no CRM contact "
                       f"{da.get('filtered_no_contact', 0):,}), late events {ins.get('late', 0):,}; "
                       f"profiles {ident.get('unified_profiles', 0):,}, merges {ident.get('merges', 0):,}, "
                       f"refused links {ident.get('refused_links', 0):,}; tasks {crm.get('tasks_created', 0):,}",
                       soft_wrap=True)
+        if ident.get("forms"):  # sign-ups under an e-mail the CRM does not know: batch re-unification
+            console.print(f"identity batch runs {ident.get('batch_runs', 0):,}: sign-up forms {ident['forms']:,}, "
+                          f"linked to a contact {ident.get('batch_links', 0):,} (wrong contact "
+                          f"{ident.get('batch_wrong_links', 0):,}), merges {ident.get('batch_merges', 0):,}",
+                          soft_wrap=True)
+    ing = counts.get("ingestion", {})
+    if ing.get("largest_request_records", 0) > 1:
+        console.print(f"ingestion: {ing.get('requests', 0):,} requests for {ing.get('accepted_records', 0):,} accepted "
+                      f"records (up to {ing['largest_request_records']:,} a request), HTTP 429 "
+                      f"{ing.get('http_429', 0):,}", soft_wrap=True)
+    if bus.get("largest_publish_call", 0) > 1:
+        console.print(f"publish calls {bus.get('publish_calls', 0):,} (up to {bus['largest_publish_call']:,} events "
+                      "a call)", soft_wrap=True)
     vis = counts.get("visitors", {})
     if "rows_rejected" in vis:  # a trace-driven run
         console.print(f"event log {vis['events_file']}: rows read {vis['rows_read']:,} (x{vis['copies']} copies), "

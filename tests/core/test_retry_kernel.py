@@ -78,11 +78,11 @@ def final_outcomes(log):
        rounds=st.integers(1, 5))
 def test_the_kernel_decides_as_the_python_loop(seed, n, rate, burst, drop, max_attempts, mult, jitter, rounds):
     rng = np.random.default_rng(seed)
-    t = np.sort(rng.uniform(0, 30, n))
-    t[rng.random(n) < 0.1] = np.floor(t[rng.random(n) < 0.1][:1].sum()) if n else 0  # some equal times
+    t = rng.uniform(0, 30, n)
+    t[rng.random(n) < 0.2] = 7.0  # some requests at the same instant
     t = np.sort(t)
     keys = np.arange(n, dtype=np.int64) * 3 + 1
-    edges = np.sort(rng.uniform(0, 40, rounds - 1)).tolist() + [45.0]
+    edges = [*np.sort(rng.uniform(0, 40, rounds - 1)).tolist(), 45.0]
     split, lo = [], 0.0
     for e in edges:
         sel = (t >= lo) & (t < e)

@@ -136,3 +136,21 @@ def test_views_before_and_after_the_merge_count_together():
     assert r.counts["insights"]["firings"] == 1 and r.counts["event_bus"]["published"] == 1
     none = twin(rows, "7h", **{"identity.batch.runs_per_day": 0})
     assert none.counts["insights"]["firings"] == 1 and none.counts["event_bus"]["published"] == 0  # no contact
+
+
+def test_the_cli_reports_batch_runs_request_and_publish_batching(tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+    args = ["run", str(DEFAULT), "--set", "horizon=5h", "--set", "visitors.other_email_share=0.3",
+            "--set", "ingestion.records_per_request=20", "--set", "ingestion.request_linger=1s",
+            "--set", "data_actions.publish_calls.max_events=50", "--set", "data_actions.publish_calls.linger=5s",
+            "--no-plots", "--out", str(tmp_path)]
+    out = CliRunner().invoke(main, args).output
+    ident = next(line for line in out.splitlines() if line.startswith("identity batch runs 1: sign-up forms "))
+    assert "linked to a contact" in ident and "wrong contact" in ident
+    assert any(line.startswith("ingestion: ") and "(up to 20 a request)" in line for line in out.splitlines())
+    assert any(line.startswith("publish calls ") for line in out.splitlines())
+    plain = CliRunner().invoke(main, ["run", str(DEFAULT), "--set", "horizon=20m", "--no-plots",
+                                      "--out", str(tmp_path / "plain")]).output
+    assert "identity batch runs" not in plain and "publish calls" not in plain and "ingestion:" not in plain
