@@ -107,7 +107,8 @@ def test_block_keys_are_the_rules_own_then_its_exact_criteria_then_the_rule_sets
 # -- identifier and key nodes ----------------------------------------------------------------------
 def test_a_one_field_normalised_rule_on_a_namespace_links_through_the_identifier_itself():
     rules = parse_rules({"namespaces": {"email": "email"},
-                         "match_rules": [{"name": "same_email", "criteria": [{"field": "email", "method": "normalized"}]}]})
+                         "match_rules": [{"name": "same_email",
+                                          "criteria": [{"field": "email", "method": "normalized"}]}]})
     rows = [{"rec_id": "a", "email": " Ann@X.io"}, {"rec_id": "b", "email": "ann@x.io "}]
     batch, prof, inc = both(rows, rules)
     for res in (batch, inc):
@@ -459,3 +460,110 @@ def test_block_pairs_at_and_past_the_cap():
     for key in (np.array([3], dtype=np.int64), np.array([-1, -1], dtype=np.int64), np.array([0, 1], np.int64)):
         i, j, skipped = _block_pairs(key, 2)
         assert len(i) == len(j) == 0 and skipped == 0
+
+
+# -- survivors of the first mutation run: defaults, second keys, counts, dtypes ----------------------
+def test_add_defaults_to_source_input_at_time_zero():
+    inc = Resolver(parse_rules({"namespaces": {"email": "email"}}))
+    inc.add("a", {"email": "a@x"})
+    inc.add("b", {"email": "A@X"})
+    assert [(s["source"], s["t"]) for s in inc.explain("a", "b")] == [("input", 0.0), ("input", 0.0)]
+
+
+def test_a_candidate_an_earlier_rule_took_is_skipped_and_the_later_candidates_still_count():
+    rules = parse_rules({"match_rules": [
+        {"name": "strict", "criteria": [{"field": "name", "method": "fuzzy", "threshold": 0.97}],
+         "blocking": [["zip"]]},
+        {"name": "loose", "criteria": [{"field": "name", "method": "fuzzy", "algorithm": "levenshtein",
+                                        "threshold": 0.6}], "blocking": [["zip"]]}]})
+    rows = [{"rec_id": "a", "name": "martha", "zip": "1"}, {"rec_id": "b", "name": "marhta", "zip": "1"},
+            {"rec_id": "c", "name": "martha", "zip": "1"}]
+    batch, _, inc = both(rows, rules)
+    # b: strict fails on a, loose holds on a (2 pairs). c: strict holds on a, fails on b; loose skips
+    # a and holds on b (3 pairs). Batch: strict's 3 pairs, then loose's 2 not taken.
+    for res in (batch, inc):
+        s = res.stats()
+        assert s.candidate_pairs == 5 and s.links_by_rule == {"loose": 2, "strict": 1}
+
+
+def test_a_blank_first_blocking_key_still_blocks_on_the_next_and_each_overfull_block_counts():
+    rules = parse_rules({"match_rules": [{"name": "n", "criteria": [{"field": "name", "method": "fuzzy",
+                                                                     "threshold": 0.9}],
+                                          "blocking": [["zip"], ["city"]]}], "limits": {"max_block_size": 2}})
+    rows = [{"rec_id": "a", "name": "ann", "zip": "", "city": "x"},
+            {"rec_id": "b", "name": "ann", "zip": "", "city": "x"}]
+    batch, prof, inc = both(rows, rules)
+    assert groups("ab", prof) == inc_groups(inc) == [("a", "b")]
+    rows = [{"rec_id": f"r{k}", "name": "zed", "zip": "1", "city": "y"} for k in range(3)]
+    batch, prof, inc = both(rows, rules)
+    # zip=1 and city=y both hold 3 records > 2: two blocks skipped (incrementally r2 overfills both)
+    assert batch.stats().skipped_blocks == inc.stats().skipped_blocks == 2
+    assert inc_groups(inc) == [("r0", "r1"), ("r2",)] and len(set(prof.tolist())) == 3
+
+
+def test_a_criterions_own_normaliser_is_used_for_fields_that_are_not_namespaces():
+    rules = parse_rules({"match_rules": [
+        {"name": "ssn", "criteria": [{"field": "ssn", "method": "normalized", "normalizer": "digits"}]},
+        {"name": "nm", "criteria": [{"field": "name", "method": "fuzzy", "threshold": 0.99, "normalizer": "name"}],
+         "blocking": [["zip"]]}]})
+    rows = [{"rec_id": "a", "ssn": "123-45", "name": "O'Brien", "zip": "1"},
+            {"rec_id": "b", "ssn": "12345", "name": "x", "zip": "2"},
+            {"rec_id": "c", "ssn": "9", "name": "o brien", "zip": "1"}]
+    batch, prof, inc = both(rows, rules)
+    assert groups("abc", prof) == inc_groups(inc) == [("a", "b", "c")]
+    for res in (batch, inc):
+        assert res.stats().links_by_rule == {"nm": 1, "ssn": 3}  # one key link per record
+        assert res.graph.profile_of("key:ssn", ("12345",)) == res.profile_of("a")
+
+
+def test_the_rule_sets_blocking_on_a_namespace_uses_the_namespaces_normaliser():
+    rules = parse_rules({"namespaces": {"ssn": "digits"},
+                         "match_rules": [{"name": "nm", "criteria": [{"field": "name", "method": "fuzzy",
+                                                                     "threshold": 0.9}]}],
+                         "blocking": [["ssn"]]})
+    assert Resolver(rules).block_keys(rules.match_rules[0]) == [("blocking:ssn", [("ssn", "digits")])]
+    rows = [{"rec_id": "a", "ssn": "12-3", "name": "ann"}, {"rec_id": "b", "ssn": "123", "name": "ann"}]
+    batch, _, inc = both(rows, rules)
+    assert batch.stats().candidate_pairs == inc.stats().candidate_pairs == 1
+
+
+def test_the_refuse_policy_of_the_rules_reaches_the_graph():
+    rules = parse_rules({"namespaces": {"email": "email"},
+                         "match_rules": [{"name": "nm", "criteria": [{"field": "name", "method": "normalized"}]}],
+                         "limits": {"max_identities": 1, "on_exceed": "refuse"}})
+    rows = [{"rec_id": "a", "email": "a@x", "name": "ann"}, {"rec_id": "b", "email": "b@x", "name": "ann"}]
+    for res in both(rows, rules)[::2]:
+        s = res.stats()
+        assert (s.refused_links, s.evicted_identities) == (1, 0)
+        assert res.graph.profile_of("email", "a@x") == res.profile_of("a") == res.profile_of("b")
+        assert res.graph.profile_of("email", "b@x") is None
+
+
+def test_every_refused_record_is_counted():
+    rules = parse_rules({"namespaces": {"e1": "email", "e2": "email"}, "limits": {"max_identities_per_record": 1}})
+    rows = [{"rec_id": r, "e1": f"{r}@x", "e2": f"{r}@y"} for r in "abc"]
+    for res in both(rows, rules)[::2]:
+        assert res.stats().refused_records == 3 and res.stats().links_by_rule == {}
+
+
+def test_block_pairs_positions_are_integers_even_when_there_are_none():
+    for key in (np.array([], np.int64), np.array([5], np.int64), np.array([-1, 2], np.int64), np.array([1, 1, 1])):
+        i, j, _ = _block_pairs(key.astype(np.int64), 2)
+        assert i.dtype == j.dtype == np.int64
+
+
+def test_a_missing_time_sorts_as_zero_not_after_it():
+    frame = pd.DataFrame({"rec_id": ["a", "0", "z"], "_t": pd.Series([np.nan, 0.5, 0.0], dtype=object)})
+    assert canonical_order(frame).tolist() == [0, 2, 1]  # a (0) and z (0) by rec_id, then 0 at t = 0.5
+    frame["_t"] = pd.Series([None, 0.5, 0.0], dtype=object)
+    assert canonical_order(frame).tolist() == [0, 2, 1]
+    res, prof = resolve(frame.assign(email=["a@x", "", "a@x"]), parse_rules({"namespaces": {"email": "email"}}))
+    assert prof.dtype == np.int64 and prof.tolist() == [0, 1, 0]
+    assert [s["t"] for s in res.explain("a", "z")] == [0.0, 0.0]
+
+
+def test_progress_one_record_short_of_5000():
+    calls: list[int] = []
+    resolve(pd.DataFrame({"rec_id": [f"r{k}" for k in range(4999)], "email": ""}),
+            parse_rules({"namespaces": {"email": "email"}}), calls.append)
+    assert calls == [4999]
