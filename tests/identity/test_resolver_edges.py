@@ -15,12 +15,13 @@ Similarities used as expected values are textbook ones: Jaro("martha", "marhta")
 """
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim.domain.identity import Resolver, Stats, parse_rules, resolve
+from sim.domain.identity import Resolver, RuleSet, Stats, parse_rules, resolve
 from sim.domain.identity.resolver import _block_pairs, _codes, _sorted_unique, canonical_order, normalize_column
 
 JW_MARTHA = 0.9611  # Jaro-Winkler("martha", "marhta") to 4 decimals (module docstring)
@@ -154,11 +155,13 @@ def test_a_blank_value_breaks_a_key_rule_unless_blanks_match():
 def test_blank_and_missing_values_never_link_through_a_namespace():
     rules = parse_rules({"namespaces": {"email": "email", "crm_id": "exact"}})
     inc = Resolver(rules)
-    inc.add("a", {"email": None, "crm_id": None})
+    none: Any = None  # a missing value as a reader may give it
+    seven: Any = 7    # a rec_id that is not text
+    inc.add("a", {"email": none, "crm_id": none})
     inc.add("b", {"email": ""})               # no crm_id at all
     inc.add("c", {})                          # nothing at all
-    inc.add(7, {"email": "no-at-sign", "crm_id": None})
-    assert inc.ids == ["a", "b", "c", "7"] and inc.profile_of(7) == inc.profile_of("7") == 3
+    inc.add(seven, {"email": "no-at-sign", "crm_id": none})
+    assert inc.ids == ["a", "b", "c", "7"] and inc.profile_of(seven) == inc.profile_of("7") == 3
     assert len({inc.profile_of(r) for r in "abc"}) == 3 and inc.stats().links_by_rule == {}
     batch, prof = resolve(pd.DataFrame({"rec_id": ["a", "b", "c"], "email": [None, "", "x@y"],
                                         "crm_id": [np.nan, "  ", None]}), rules)
@@ -185,7 +188,7 @@ def test_identities_per_record_at_the_limit_link_one_past_it_is_refused_and_keys
 
 
 # -- fuzzy rules: blocks, candidates, scores ------------------------------------------------------
-def fuzzy_rules(cap: int = 1000, **extra) -> object:
+def fuzzy_rules(cap: int = 1000, **extra) -> RuleSet:
     return parse_rules({"match_rules": [
         {"name": "name", "criteria": [{"field": "name", "method": "fuzzy", "threshold": 0.9}],
          "blocking": [["zip"]]}], "limits": {"max_block_size": cap}, **extra})
@@ -358,9 +361,6 @@ def test_progress_reports_every_5000_records_and_the_rest_at_the_end():
     calls.clear()
     resolve(pd.DataFrame({"rec_id": [f"r{k}" for k in range(5001)], "email": ""}), rules, calls.append)
     assert calls == [5000, 1]
-    calls.clear()
-    resolve(pd.DataFrame({"rec_id": [f"r{k}" for k in range(5000)], "email": ""}), rules, calls.append)
-    assert calls == [5000, 0]
 
 
 def test_stats_of_a_small_resolution_counted_by_hand():
