@@ -15,9 +15,10 @@ import hashlib
 import json
 import math
 from datetime import UTC
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sim.core.units import parse_duration
 
@@ -27,9 +28,45 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Model(BaseModel):
-    """Base of every scenario section: unknown keys are errors, numbers must be finite."""
+    """Base of every scenario section: unknown keys are errors, numbers must be finite and must be
+    numbers (``true`` is not 1)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _wants_number(field.annotation) and _has_bool(value):
+            if isinstance(value, bool):
+                raise ValueError("expected a number, not a boolean")
+            raise ValueError(f"expected numbers, not booleans (got {value!r})")
+        return value
+
+
+def _wants_number(annotation: Any) -> bool:
+    """Whether a field holds numbers (int or float, possibly in a list or dict, or optional),
+    not booleans."""
+    if annotation is bool:
+        return False
+    if annotation in (int, float):
+        return True
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) is Annotated:
+        return _wants_number(args[0])
+    if get_origin(annotation) in (list, dict, Union, UnionType):
+        return bool(args) and all(_wants_number(a) or a is str for a in args) and any(_wants_number(a) for a in args)
+    return False
+
+
+def _has_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, list):
+        return any(isinstance(v, bool) for v in value)
+    if isinstance(value, dict):
+        return any(isinstance(v, bool) for v in value.values())
+    return False
 
 
 class Latency(Model):

@@ -49,13 +49,20 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "over
                 node[part] = value
             else:
                 child = node.get(part)
-                if child is None:
-                    child = node[part] = {}
+                if child is None:  # a section the file leaves out: its defaults, then the override
+                    child = node[part] = _default_section(model, part)
                 if not isinstance(child, dict):
                     raise ScenarioError(f"{source}: {key}: {'.'.join(parts[: i + 1])} is not a section")
                 node = child
                 model = submodel(model, part)
     return out
+
+
+def _default_section(model: type[BaseModel], field: str) -> dict:
+    """The default of a section as a mapping (so that ``--set ingestion.http_latency.median=50ms``
+    keeps the default p95), or an empty mapping when the field has no model default."""
+    default = model.model_fields[field].get_default(call_default_factory=True)
+    return default.model_dump(mode="python") if isinstance(default, BaseModel) else {}
 
 
 def _model(raw: dict, source: str) -> type[ScenarioBase]:
