@@ -320,11 +320,32 @@ class DataCloud(System[DataCloudScenario]):
         return {"intents": result.intent_summary()}
 
     def warnings(self, result) -> list[str]:
-        cw = result.pipeline.scenario.catch_within
+        """Settings of this run that cannot have the effect a reader would expect."""
+        sc = result.pipeline.scenario
+        out = []
+        cw = sc.catch_within
         if cw > result.horizon_s:
-            return [f"catch_within ({cw:g} s) is longer than the horizon ({result.horizon_s:g} s): no intent can "
-                    "be counted as missed, and unanswered ones stay pending"]
-        return []
+            out.append(f"catch_within ({cw:g} s) is longer than the horizon ({result.horizon_s:g} s): no intent can "
+                       "be counted as missed, and unanswered ones stay pending")
+        ident = result.counts.get("identity", {})
+        batch = sc.identity.batch
+        if sc.visitors.other_email_share > 0:
+            if "email" not in sc.identity.link_namespaces:
+                out.append("visitors.other_email_share: identity.link_namespaces has no email, so no sign-in links "
+                           "its e-mail and no sign-up form reaches the batch runs")
+            elif batch.runs_per_day and not ident.get("batch_runs"):
+                period = 86400.0 / batch.runs_per_day
+                first = period - sc.start_epoch_s % period
+                out.append(f"visitors.other_email_share: no identity batch run finished within the horizon (runs "
+                           f"every {period / 3600:g} h from 00:00 UTC; the first after the start begins at "
+                           f"t = {first:,.0f} s and takes about {batch.duration.median:,.0f} s): the sign-up forms "
+                           "stay unlinked")
+        if sc.ingestion.request_linger > 0 and sc.ingestion.records_per_request == 1:
+            out.append("ingestion.request_linger has no effect with records_per_request 1 (each click is sent at once)")
+        calls = sc.data_actions.publish_calls
+        if "platform_event" not in sc.data_actions.targets and calls != type(calls)():
+            out.append("data_actions.publish_calls has no effect: data_actions.targets has no platform_event")
+        return out
 
     def variant_row(self, result) -> dict[str, Any]:
         """Firings, filtered firings, actions, messages lost after the Data Action, intents by

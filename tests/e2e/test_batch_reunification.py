@@ -154,3 +154,26 @@ def test_the_cli_reports_batch_runs_request_and_publish_batching(tmp_path):
     plain = CliRunner().invoke(main, ["run", str(DEFAULT), "--set", "horizon=20m", "--no-plots",
                                       "--out", str(tmp_path / "plain")]).output
     assert "identity batch runs" not in plain and "publish calls" not in plain and "ingestion:" not in plain
+
+
+@pytest.mark.parametrize("over, needle", [
+    ({"visitors.other_email_share": 0.3, "horizon": "2h"}, "no identity batch run finished within the horizon"),
+    ({"visitors.other_email_share": 0.3, "horizon": "30m", "identity.link_namespaces": ["contact_id"]},
+     "identity.link_namespaces has no email"),
+    ({"ingestion.request_linger": "10s", "horizon": "10m"}, "ingestion.request_linger has no effect"),
+    ({"data_actions.targets": ["webhook"], "data_actions.publish_calls.max_events": 5, "horizon": "10m"},
+     "data_actions.publish_calls has no effect"),
+])
+def test_settings_without_effect_are_warned_about(over, needle):
+    r = sim.run(DEFAULT, seed=1, overrides={"catch_within": "1m", **over})
+    assert any(needle in w for w in r.warnings()), r.warnings()
+
+
+def test_settings_with_effect_give_no_warning():
+    r = sim.run(DEFAULT, seed=1, overrides={"catch_within": "1m", "horizon": "5h", "visitors.other_email_share": 0.3,
+                                            "ingestion.records_per_request": 5, "ingestion.request_linger": "1s",
+                                            "data_actions.publish_calls.max_events": 5})
+    assert r.warnings() == [] and r.counts["identity"]["batch_runs"] == 1
+    started = sim.run(DEFAULT, seed=1, overrides={"catch_within": "1m", "horizon": "4h10m",
+                                                  "visitors.other_email_share": 0.3})
+    assert started.counts["identity"]["batch_runs"] == 0  # begun at 4 h, not finished: not counted

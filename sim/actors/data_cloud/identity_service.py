@@ -123,7 +123,6 @@ class IdentityService(Actor):
     # -- batch runs ------------------------------------------------------------------------
     def _batch_snapshot(self, period: float) -> None:
         now = self.env.now
-        self.batch_runs += 1
         pending = [e for e, t in self.forms.items() if t <= now and not self._has_contact(e)]
         d = self.p.batch.duration
         done = now + float(lognormal(self.rng_batch, d.median, d.sigma))
@@ -139,6 +138,7 @@ class IdentityService(Actor):
         return profile is not None and bool(self.graph.identifiers(profile, "contact_id"))
 
     def _batch_apply(self, pending: list[int]) -> None:
+        self.batch_runs += 1  # a run counts when it has finished
         if not pending:
             return
         now = self.env.now
