@@ -62,9 +62,10 @@ def print_summary(result, console: Console | None = None) -> None:
                           f"{ident.get('batch_wrong_links', 0):,}), merges {ident.get('batch_merges', 0):,}",
                           soft_wrap=True)
     ing = counts.get("ingestion", {})
-    if ing.get("largest_request_records", 0) > 1:
-        console.print(f"ingestion: {ing.get('requests', 0):,} requests for {ing.get('accepted_records', 0):,} accepted "
-                      f"records (up to {ing['largest_request_records']:,} a request), HTTP 429 "
+    if ing.get("largest_request_records", 0) > 1 or ing.get("http_429", 0):
+        console.print(f"ingestion: {ing.get('requests', 0):,} HTTP requests (retries included) for "
+                      f"{ing.get('accepted_records', 0):,} accepted "
+                      f"records (up to {ing.get('largest_request_records', 0):,} a request), HTTP 429 "
                       f"{ing.get('http_429', 0):,}", soft_wrap=True)
     if bus.get("largest_publish_call", 0) > 1:
         console.print(f"publish calls {bus.get('publish_calls', 0):,} (up to {bus['largest_publish_call']:,} events "
