@@ -80,3 +80,13 @@ def test_the_population_draws_other_emails_and_typos_from_its_own_stream():
     typos = set(forms_.form_typos)
     assert typos <= set(np.flatnonzero(forms_.other_email).tolist())
     assert 0.2 < len(typos) / forms_.other_email.sum() < 0.4
+
+
+def test_a_tiny_threshold_does_not_let_unrelated_values_match():
+    from sim.domain.identity.rules import Criterion
+    from sim.domain.identity.scorers import criterion_holds
+    tiny = Criterion(field="f", method="fuzzy", algorithm="levenshtein", threshold=1e-12)
+    assert criterion_holds(tiny, "abc", "xyz")[0] is False  # similarity 0
+    assert criterion_holds(tiny, "abc", "abx")[0] is True
+    edge = Criterion(field="f", method="fuzzy", algorithm="levenshtein", threshold=2 / 3)
+    assert criterion_holds(edge, "abc", "abx")[0] is True  # exactly at the threshold (1 edit in 3)

@@ -18,7 +18,9 @@ same profiles whatever order the input lists them in. A record with more than
 
 :meth:`Resolver.add` applies one record incrementally (and reports merges, as the streaming twin
 needs); :func:`resolve` does a whole table at once with vectorised candidate scoring and gives the
-same partition.
+same partition, except around a block that outgrows ``limits.max_block_size``: the batch skips the
+whole block, while records added one by one are paired until the block passes the limit (the
+incremental resolver cannot know that a block will grow).
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ from rapidfuzz.distance import DamerauLevenshtein, Indel, Jaro, JaroWinkler, Lev
 
 from sim.domain.identity.rules import Criterion
 
+# a similarity within this fraction below a threshold still meets it (float rounding of scores such as
+# 0.85); relative, so that a tiny threshold does not let any pair through
+REL_TOL = 1e-9
+
 # algorithm -> (rapidfuzz scorer, the scale its scores come in)
 SCORERS: dict[str, tuple[Callable[..., float], float]] = {
     "jaro_winkler": (JaroWinkler.normalized_similarity, 1.0),
@@ -49,7 +53,7 @@ def criterion_holds(criterion: Criterion, a: str, b: str) -> tuple[bool, float]:
     if criterion.method == "fuzzy":
         assert criterion.algorithm is not None and criterion.threshold is not None  # set by the rule's validation
         score = similarity(criterion.algorithm, a, b)
-        return score >= criterion.threshold - 1e-9, score
+        return score >= criterion.threshold * (1.0 - REL_TOL), score
     return a == b, 1.0 if a == b else 0.0
 
 
@@ -64,7 +68,7 @@ def criterion_mask(criterion: Criterion, a: np.ndarray, b: np.ndarray,
         score = np.zeros(len(a))
         ok = ~blank
         score[ok] = similarities(criterion.algorithm, a[ok], b[ok])
-        holds = ok & (score >= criterion.threshold - 1e-9)
+        holds = ok & (score >= criterion.threshold * (1.0 - REL_TOL))
     else:
         holds = ~blank & (codes_a == codes_b)
         score = holds.astype(np.float64)
