@@ -43,6 +43,18 @@ def _model_at(path: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
     return model
 
 
+_RANGE = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _is_duration(path: tuple, root: type[BaseModel]) -> bool:
+    """Whether the field at ``path`` is a duration (read by ``parse_duration``, held in seconds)."""
+    parent = _model_at(path[:-1], root)
+    if parent is None or not isinstance(path[-1], str) or path[-1] not in parent.model_fields:
+        return False
+    return any(getattr(getattr(m, "func", None), "__name__", "") == "parse_duration"
+               for m in parent.model_fields[path[-1]].metadata)
+
+
 def allowed_fields(model: type[BaseModel]) -> str:
     return ", ".join(model.model_fields)
 
@@ -87,6 +99,8 @@ def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel],
             got = e.get("input")
             shown = "" if isinstance(got, (dict, list)) or got is None or not loc else \
                 f" (got {_short(got) if not _secret(loc) else 'a ' + type(got).__name__})"
+            if kind in _RANGE and isinstance(got, (int, float)) and _is_duration(loc, root):
+                msg, shown = f"{msg} s", f" (got {got:g} s)"  # a duration's bound and value, in seconds
             lines.append(f"{source}: {path + ': ' if loc else ''}{msg}{shown}")
     return "\n".join(lines)
 

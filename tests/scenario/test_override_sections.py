@@ -48,3 +48,14 @@ def test_a_boolean_in_a_scenario_file_is_refused_with_the_file_named(tmp_path):
         load(path)
     path.write_text("name: s\nhorizon: 10m\ningestion:\n  records_per_request: 3\n")
     assert load(path).ingestion.records_per_request == 3
+
+
+def test_a_duration_out_of_range_is_reported_in_seconds_and_a_number_without_unit():
+    with pytest.raises(ScenarioError, match=r"ingestion\.request_linger: Input should be less than or equal to "
+                                            r"3600 s \(got 7200 s\)$"):
+        load(DEFAULT, overrides={"ingestion.request_linger": "2h"})
+    with pytest.raises(ScenarioError, match=r"insights\.window: Input should be greater than or equal to 60 s "
+                                            r"\(got 30 s\)$"):
+        load(DEFAULT, overrides={"insights.window": "30s"})
+    with pytest.raises(ScenarioError, match=r"visitors\.rate_per_s: Input should be greater than 0 \(got -1\)$"):
+        load(DEFAULT, overrides={"visitors.rate_per_s": -1})
