@@ -277,7 +277,8 @@ class IdentityGraph:
         return result
 
     def link(self, identifiers: Sequence[Node], rule: str, source: str, t: float) -> LinkResult:
-        """One event carrying ``identifiers`` together: link each to the first (a star).
+        """One event carrying ``identifiers`` together: link each to one anchor (a star), the
+        identifier of the oldest profile among them (the first identifier when none is known yet).
 
         Identifiers seen before bring their profiles; the oldest survives and the others are
         merged into it. Identifiers never seen before simply join (a record made only of new
