@@ -383,12 +383,16 @@ class RunResult:
         (the summary, losses, intents, figures and scenario in one self-contained page) into
         ``out_dir``; return the paths written."""
         from sim.report import html
-        from sim.report.plots import render_pngs, save_all
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         self.to_json(out / "summary.json")
-        pngs = render_pngs(self) if plots else {}
-        paths = [out / "summary.json", *save_all(self, out, pngs)]
+        paths = [out / "summary.json"]
+        pngs: dict[str, bytes] = {}
+        if plots:  # matplotlib is imported only when figures are drawn (half a second)
+            from sim.report.plots import render_pngs, save_all
+
+            pngs = render_pngs(self)
+            paths += save_all(self, out, pngs)
         paths.append(html.write(self, out / "report.html", pngs, command))
         return paths
