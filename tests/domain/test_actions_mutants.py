@@ -146,3 +146,36 @@ def test_headers_may_be_bytes_or_any_case_and_the_body_a_bytearray():
 def test_the_payload_size_is_compact_utf8():
     assert payload_bytes({"a": 1, "b": 2}) == len(b'{"a":1,"b":2}') == 13
     assert payload_bytes({"a": "é"}) == len('{"a":"é"}'.encode()) == 10
+
+
+def test_a_part_that_is_not_base64_is_skipped_and_the_next_one_still_counts():
+    good = "v1," + mac_b64("m", 5)
+    h = signature_headers("m", 5, BODY, KEY)
+    assert verify_request({**h, SIGNATURES_HEADER: f"v1,!! {good}"}, BODY, KEY, 5)
+    assert verify_request({**h, SIGNATURES_HEADER: f"v1,{mac_b64('m', 5)[:-1]} {good}"}, BODY, KEY, 5)
+
+
+def test_only_the_first_16_listed_signatures_are_read():
+    good = "v1," + mac_b64("m", 5)
+    other = "v1," + mac_b64("m", 5, key=b"old")
+    h = signature_headers("m", 5, BODY, KEY)
+    assert verify_request({**h, SIGNATURES_HEADER: " ".join([other] * 15 + [good])}, BODY, KEY, 5)  # 16th
+    assert not verify_request({**h, SIGNATURES_HEADER: " ".join([other] * 16 + [good])}, BODY, KEY, 5)  # 17th
+
+
+def test_signatures_are_separated_by_spaces_only():
+    good = "v1," + mac_b64("m", 5)
+    other = "v1," + mac_b64("m", 5, key=b"old")
+    h = signature_headers("m", 5, BODY, KEY)
+    assert verify_request({**h, SIGNATURES_HEADER: f"{other}  {good}"}, BODY, KEY, 5)  # an empty part between
+    for sep in ["\t", "\n", ",", ";"]:
+        assert not verify_request({**h, SIGNATURES_HEADER: f"{other}{sep}{good}"}, BODY, KEY, 5), repr(sep)
+
+
+def test_a_non_ascii_signature_header_is_refused_whole_even_with_a_valid_part():
+    good = "v1," + mac_b64("m", 5)
+    h = signature_headers("m", 5, BODY, KEY)
+    assert verify_request({**h, SIGNATURES_HEADER: f"{good} v1,AAAA"}, BODY, KEY, 5)
+    assert not verify_request({**h, SIGNATURES_HEADER: f"{good} v1,é"}, BODY, KEY, 5)
+    assert not verify_request({**h, SIGNATURES_HEADER: f"{good} ①"}, BODY, KEY, 5)
+    assert not verify_request({**h, ID_HEADER: "m\u00e9"}, BODY, KEY, 5)
