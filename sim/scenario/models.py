@@ -8,22 +8,53 @@ also known as :class:`Scenario`; ``dynamics_journeys`` (seed 001) is
 
 from __future__ import annotations
 
-from sim.scenario.aep import AepScenario
+import importlib
+from collections.abc import Iterator, Mapping
+
 from sim.scenario.common import SYSTEMS, FaultSpec, Latency, Model, ScenarioBase, latency  # noqa: F401
 from sim.scenario.data_cloud import *  # noqa: F403
 from sim.scenario.data_cloud import DataCloudScenario
-from sim.scenario.dynamics import DynamicsScenario
 
 Scenario = DataCloudScenario  # the default system's model
 
-MODELS: dict[str, type[ScenarioBase]] = {"data_cloud": DataCloudScenario, "dynamics_journeys": DynamicsScenario,
-                                         "aep_dataflows": AepScenario}
+
+class _Models(Mapping[str, type[ScenarioBase]]):
+    """``system:`` name -> scenario model, each system's module imported when first asked for
+    (a Data Cloud run does not pay for the AEP and Dynamics models' imports)."""
+
+    _where = {"data_cloud": ("sim.scenario.data_cloud", "DataCloudScenario"),
+              "dynamics_journeys": ("sim.scenario.dynamics", "DynamicsScenario"),
+              "aep_dataflows": ("sim.scenario.aep", "AepScenario")}
+
+    def __getitem__(self, system: str) -> type[ScenarioBase]:
+        module, name = self._where[system]
+        return getattr(importlib.import_module(module), name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, system: object) -> bool:
+        return isinstance(system, str) and system in self._where
+
+
+MODELS: Mapping[str, type[ScenarioBase]] = _Models()
+
+
+def __getattr__(name: str) -> type[ScenarioBase]:
+    """``DynamicsScenario`` and ``AepScenario`` stay importable from here, loaded on first use."""
+    for system, (_, cls) in _Models._where.items():
+        if name == cls:
+            return MODELS[system]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def model_for(system: object) -> type[ScenarioBase]:
     """The scenario model of ``system``; ValueError naming the systems there are."""
     if system in MODELS:
-        return MODELS[system]
+        return MODELS[system]  # type: ignore[index]
     known = ", ".join(MODELS)
     planned = [s for s in SYSTEMS if s not in MODELS]
     raise ValueError(f"system: {system!r} is not a twinned system; allowed: {known}"
