@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping
+from typing import ClassVar
 
 from sim.scenario.common import SYSTEMS, FaultSpec, Latency, Model, ScenarioBase, latency  # noqa: F401
 from sim.scenario.data_cloud import *  # noqa: F403
@@ -22,9 +23,10 @@ class _Models(Mapping[str, type[ScenarioBase]]):
     """``system:`` name -> scenario model, each system's module imported when first asked for
     (a Data Cloud run does not pay for the AEP and Dynamics models' imports)."""
 
-    _where = {"data_cloud": ("sim.scenario.data_cloud", "DataCloudScenario"),
-              "dynamics_journeys": ("sim.scenario.dynamics", "DynamicsScenario"),
-              "aep_dataflows": ("sim.scenario.aep", "AepScenario")}
+    _where: ClassVar[dict[str, tuple[str, str]]] = {
+        "data_cloud": ("sim.scenario.data_cloud", "DataCloudScenario"),
+        "dynamics_journeys": ("sim.scenario.dynamics", "DynamicsScenario"),
+        "aep_dataflows": ("sim.scenario.aep", "AepScenario")}
 
     def __getitem__(self, system: str) -> type[ScenarioBase]:
         module, name = self._where[system]
