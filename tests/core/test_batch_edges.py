@@ -103,3 +103,12 @@ def test_concat_of_several_batches_keeps_order_and_every_column():
     assert c.ids.tolist() == [1, 2, 3] and c.t.tolist() == [0.0, 1.0, 2.0] and c["k"].tolist() == [7, 8, 9]
     assert set(c.cols) == {"id", "t", "k"}
     assert len(Batch.concat([b, a])) == 3 and Batch.concat([b, a]).ids.tolist() == [3, 1, 2]
+
+
+def test_concat_takes_the_columns_in_the_first_batch_order():
+    a = Batch({"id": np.array([1]), "t": np.array([0.0]), "k": np.array([7])})
+    b = Batch({"k": np.array([9]), "t": np.array([2.0]), "id": np.array([3])})
+    c = Batch.concat([a, b])
+    assert list(c.cols) == ["id", "t", "k"]
+    assert list(Batch.concat([b, a]).cols) == ["k", "t", "id"]
+    assert c["k"].tolist() == [7, 9] and c.ids.tolist() == [1, 3]

@@ -127,3 +127,16 @@ def test_timestamps_at_their_limits_and_every_text_form():
         parse_timestamp(" soon ")
     assert str(err.value) == "'soon' is neither epoch seconds nor an ISO 8601 time"
     assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_a_naive_timestamp_is_utc_whatever_the_machine_time_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert parse_timestamp("1970-01-02T00:00:00") == 86400.0
+        assert parse_timestamp("2026-07-01 12:00") == 1_782_907_200.0  # summer: no DST shift either
+    finally:
+        monkeypatch.undo()
+        time.tzset()
