@@ -87,7 +87,9 @@ THROUGHPUT: dict[str, list[tuple[str, str | None]]] = {
 
 # memory of a run (bytes), measured with /usr/bin/time on 1M clicks: see benchmarks/README.md
 SIM_BYTES_PER_CLICK = 140.0  # ledger columns, ground truth, actors' state, summary
-FIGURE_BYTES_PER_CLICK = 830.0  # the figures drawn from every point
+# the figures are drawn from exact quantiles and binned counts: what they add is the latency
+# columns they read (10M clicks: 1.02 GB with plots, 0.97 GB without; 20M with plots: 1.98 GB)
+FIGURE_BYTES_PER_CLICK = 16.0
 PROSPECT_BYTES = 400.0  # a prospect's contact, account link, identity-graph nodes
 COOKIE_BYTES = 24.0  # an anonymous cookie
 
