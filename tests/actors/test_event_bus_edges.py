@@ -224,3 +224,84 @@ def test_subscribing_to_the_bus_channel_by_name_is_accepted():
     with pytest.raises(ValueError) as err:
         b.subscribe("apex:y", channel="Pricing_Visit__e")
     assert str(err.value) == "apex:y subscribes to 'Pricing_Visit__e', but the bus carries 'Other__e'"
+
+
+def _end_times(ctx, kind):
+    table = ctx.ledger.table(kind)
+    return [None if np.isnan(x) else float(x) for x in table.end_t[: table.n]]
+
+
+def test_nothing_published_counts_zero_everywhere():
+    ctx = context()
+    b = bus(ctx)
+    c = b.counts()
+    assert (c["publish_calls"], c["largest_publish_call"], c["allocation_peak_per_hour"], c["published"]) == \
+        (0, 0, 0, 0)
+    held = b.held(0.0)["platform_event"][0]
+    assert held.tolist() == [] and held.dtype == np.int64
+
+
+def test_a_fault_change_within_the_first_second_is_sampled():
+    ctx = context(faults=[("event_bus", "allocation_cut", 0.5, 0.25, None, None, 3)])
+    bus(ctx, publish_allocation_per_hour=10)
+    assert ctx.series["publish_allocation"] == [(0.0, 10), (0.5, 3), (0.75, 10)]
+
+
+def test_the_first_event_can_be_available_within_the_first_second():
+    ctx = context()
+    b = bus(ctx, publish_latency=const(0.1), delivery_latency=const(0.2))
+    q = b.subscribe("flow", "crm")
+    publish_at(ctx, b, [0.0])
+    ctx.env.run(until=10.0)
+    assert [e.available_at for _, e in q.items] == [pytest.approx(0.3)]
+
+
+def test_drops_and_deliveries_of_platform_events_carry_their_time():
+    """Too large at 1, rolled back at 2, over the allocation at 3 (allocation 1, used at 0 by an
+    event stored at 1 s and delivered then)."""
+    ctx = context()
+    b = bus(ctx, max_event_bytes=10, publish_allocation_per_hour=1)
+    call_at(ctx, b, 0.0, [1])
+    call_at(ctx, b, 1.0, [11])
+    ctx.env.run(until=1.5)
+    b.p = b.p.model_copy(update={"transaction_failure_rate": 1.0, "publish_behavior": "after_commit"})
+    call_at(ctx, b, 2.0, [1])
+    ctx.env.run(until=2.5)
+    b.p = b.p.model_copy(update={"transaction_failure_rate": 0.0})
+    call_at(ctx, b, 3.0, [1])
+    ctx.env.run(until=10.0)
+    assert _end_times(ctx, "platform_event") == [1.0, 1.0, 2.0, 3.0]
+    assert ctx.ledger.dropped_by_reason("platform_event", 10.0) == \
+        {"event_too_large": 1, "rolled_back": 1, "allocation": 1}
+
+
+def test_rolled_back_events_add_up_over_calls():
+    ctx = context()
+    b = bus(ctx, transaction_failure_rate=1.0, publish_behavior="after_commit")
+    call_at(ctx, b, 0.0, [1, 1])
+    call_at(ctx, b, 1.0, [1])
+    ctx.env.run(until=10.0)
+    assert b.counts()["rolled_back"] == 3
+
+
+def test_latencies_are_drawn_from_the_latency_stream_once_per_call_and_per_stored_event():
+    """Log-normal latencies: one publish latency for a whole call (its events are stored together),
+    then one delivery latency per stored event, in that order, from ``event_bus.latency``."""
+    from sim.scenario.common import latency
+
+    ctx = context()
+    b = bus(ctx, publish_latency=latency(1.0, 3.0), delivery_latency=latency(2.0, 5.0))
+    q = b.subscribe("flow", "crm")
+    call_at(ctx, b, 0.0, [1, 1, 1])
+    ctx.env.run(until=1000.0)
+    g = RandomStreams(1)("event_bus.latency")
+    pl, dl = b.p.publish_latency, b.p.delivery_latency
+    stored = pl.median * np.exp(pl.sigma * g.standard_normal())
+    available, last = [], 0.0
+    for _ in range(3):
+        last = max(stored + dl.median * np.exp(dl.sigma * g.standard_normal()), last)
+        available.append(last)
+    assert [e.published_at for _, e in q.items] == [pytest.approx(stored, rel=1e-12)] * 3
+    assert [e.available_at for _, e in q.items] == pytest.approx(available, rel=1e-12)
+    assert stamps(ctx, "flow", "available") == [round(float(a), 6) for a in available]
+    assert _end_times(ctx, "platform_event") == [pytest.approx(stored, rel=1e-12)] * 3
