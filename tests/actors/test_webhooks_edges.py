@@ -218,3 +218,39 @@ def test_counts_name_every_figure():
     assert ws.counts() == {"attempts": 1, "http_429": 0, "errors_5xx": 0, "timeouts": 0, "connection_refused": 0,
                            "acknowledged": 1, "dead_letters": 0, "receiver_duplicates": 0,
                            "signature_rejected": 0, "disabled_at_s": None}
+
+
+def test_an_attempt_fails_when_the_endpoint_draw_is_below_the_error_rate_not_equal_to_it():
+    """Constant latency (nothing drawn for it): each attempt draws one uniform u from the
+    ``webhooks.endpoint`` stream and fails when u < error_rate."""
+    u = RandomStreams(1)("webhooks.endpoint").random()
+    for rate, state in [(u, DELIVERED), (min(u + 1e-9, 1.0), DROPPED)]:
+        ctx, ws = sender(error_rate=rate, retry_schedule=[0])
+        post_at(ctx, ws, [0.0])
+        ctx.env.run(until=10.0)
+        assert states(ctx, "webhook") == [state], rate
+
+
+def test_nothing_is_requested_before_the_first_post():
+    _, ws = sender()
+    assert ws.last_request is None and ws.dead_letters == [] and ws.failing_since is None
+
+
+def test_messages_dropped_at_post_carry_the_post_time():
+    ctx, ws = sender(signing_key=None)
+    post_at(ctx, ws, [3.0])
+    ctx.env.run(until=10.0)
+    assert _end_times(ctx) == [3.0]
+    ctx, ws = sender(error_rate=1.0, latency=1.0, disable_after=0.5, retry_schedule=[0, 0])
+    post_at(ctx, ws, [0.0, 7.0])
+    ctx.env.run(until=10.0)
+    assert ws.counts()["disabled_at_s"] == 2.0
+    assert _end_times(ctx) == [2.0, 7.0]
+    assert ctx.ledger.dropped_by_reason("webhook", 10.0) == {"dead_letter": 1, "endpoint_disabled": 1}
+
+
+def test_a_first_delay_below_one_second_is_waited_too():
+    ctx, ws = sender(retry_schedule=[0.5])
+    post_at(ctx, ws, [0.0])
+    ctx.env.run(until=10.0)
+    assert stamps(ctx, "webhook", "post") == [0.5] and stamps(ctx, "webhook", "ack") == [1.0]
