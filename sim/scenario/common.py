@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from datetime import UTC
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -69,6 +70,16 @@ def _has_bool(value: Any) -> bool:
     return False
 
 
+_Z_MAX = 10.0  # standard normal draws beyond 10 never happen (p ~ 1e-23): a shape's draws stay below this
+_LOG_MAX = math.log(sys.float_info.max)
+_Z95 = 1.6448536269514722
+
+
+def _max_ratio(median: float) -> float:
+    """The largest p95/median whose log-normal draws up to ``_Z_MAX`` stay finite."""
+    return math.exp(min(_Z95 * (_LOG_MAX - math.log(median)) / _Z_MAX, _LOG_MAX))
+
+
 class Latency(Model):
     """A latency distribution: log-normal with the given median and 95th percentile (seconds);
     constant when ``p95`` equals ``median``."""
@@ -80,6 +91,14 @@ class Latency(Model):
     def _ordered(self) -> Latency:
         if self.p95 < self.median:
             raise ValueError(f"p95 ({self.p95} s) must be >= median ({self.median} s)")
+        if self.median == 0 and self.p95 > 0:
+            raise ValueError(f"p95 ({self.p95:g} s) has no effect with median 0 (every draw is 0 s); "
+                             "allowed: a median above 0, or p95 0 as well")
+        sigma = self.sigma
+        if sigma > 0 and not (math.isfinite(sigma) and math.log(self.median) + _Z_MAX * sigma <= _LOG_MAX):
+            raise ValueError(f"p95 ({self.p95:g} s) and median ({self.median:g} s) are too far apart: the "
+                             "log-normal's shape or its draws overflow; allowed: a p95/median ratio of at most "
+                             f"{_max_ratio(self.median):.3g}")
         return self
 
     @property
@@ -87,7 +106,7 @@ class Latency(Model):
         """Log-normal shape: ln(p95 / median) / z_0.95."""
         if self.median <= 0 or self.p95 == self.median:
             return 0.0
-        return math.log(self.p95 / self.median) / 1.6448536269514722
+        return math.log(self.p95 / self.median) / _Z95
 
 
 def latency(median: str | float, p95: str | float) -> Latency:

@@ -25,6 +25,7 @@ their firings carry the contact. The next run waits for the previous one to fini
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import cast
 
@@ -40,6 +41,21 @@ from sim.domain.identity import GraphLimits, IdentityGraph
 from sim.domain.identity.reunify import match_forms
 from sim.domain.population import Population
 from sim.scenario.data_cloud import Identity
+
+
+def next_slot(now: float, period: float, done: float) -> float:
+    """The first run slot ``now + k * period`` (k >= 1) at or after ``done``: the next run waits
+    for this one to finish. O(1) whatever the duration (an infinite ``done`` gives infinity); the
+    same value as adding ``period`` step by step when one step is enough."""
+    following = now + period
+    if following >= done:
+        return following
+    if not math.isfinite(done):
+        return math.inf
+    following += max(math.ceil((done - following) / period) - 1, 0) * period  # short of done by a step
+    while following < done:  # a step, or two when rounding has it fall short
+        following += period
+    return following
 
 
 class IdentityService(Actor):
@@ -127,9 +143,7 @@ class IdentityService(Actor):
         d = self.p.batch.duration
         done = now + float(lognormal(self.rng_batch, d.median, d.sigma))
         self.ctx.at(done, self._batch_apply, pending)
-        following = now + period
-        while following < done:
-            following += period
+        following = next_slot(now, period, done)
         if following <= self.ctx.horizon:
             self.ctx.at(following, self._batch_snapshot, period)
 
