@@ -57,14 +57,21 @@ def main() -> None:
               help="--events: rows out of time order by more than this are rejected")
 @click.option("--on-bad-row", type=click.Choice(["skip", "fail"]), default="skip", show_default=True,
               help="--events: report bad rows and go on, or stop at the first")
+@click.option("--ledger", type=click.Choice(["full", "aggregate"]), default="full", show_default=True,
+              help="aggregate: keep clicks as streaming aggregates instead of every stage time "
+                   "(bounded memory for very long runs; percentiles from histograms)")
 def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, no_plots: bool, quiet: bool,
             replications: int | None, warmup: str, until_precision: float | None, max_replications: int,
             workers: int | None, max_memory: str | None, events: Path | None, maps: tuple[str, ...],
-            speedup: float, copies: int, shift: str, max_disorder: str, on_bad_row: str) -> None:
+            speedup: float, copies: int, shift: str, max_disorder: str, on_bad_row: str, ledger: str) -> None:
     """Simulate SCENARIO once (or --replications times) and report latency, throughput and losses."""
+    from sim.cli.common import fail
     from sim.report.tables import print_summary
     from sim.runs.runner import run
 
+    if ledger != "full" and (replications is not None or until_precision is not None):
+        fail(f"--ledger {ledger}: replications keep the full ledger (their warm-up cuts every latency); "
+             "run them without --ledger")
     if replications is not None or until_precision is not None:
         from sim.cli.experiments import run_replications
 
@@ -80,9 +87,9 @@ def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, 
         options["visitors"] = trace = trace_log(events, maps, speedup, copies, shift, max_disorder, on_bad_row)
         if "horizon" not in overrides:  # the run covers the whole log
             overrides["horizon"] = simulate(trace.horizon_s)
-    simulate(check_size, scenario, overrides, max_memory, figures=not no_plots, **options)
+    simulate(check_size, scenario, overrides, max_memory, figures=not no_plots, ledger=ledger, **options)
     result = simulate(run, scenario, seed=seed, overrides=overrides, progress=not quiet, max_memory=max_memory,
-                      **options)
+                      ledger=ledger, **options)
     for warning in result.warnings():
         click.echo(f"warning: {warning}", err=True)
     paths = result.write(out, plots=not no_plots, command=" ".join(["sim", *sys.argv[1:]]))

@@ -22,8 +22,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim.core.folding import FoldingTable
 
 Ids = np.ndarray | Sequence[int]  # message ids: an int64 array, or a list of ints
 Times = np.ndarray | Sequence[float] | float  # one time per id, or one for all
@@ -44,6 +48,8 @@ class ConservationError(RuntimeError):
 
 class KindTable:
     """Columnar records of one message kind. Grows by doubling; ids are row numbers."""
+
+    folding = False  # see sim.core.folding.FoldingTable, the aggregate mode's table
 
     def __init__(self, kind: str, stages: list[str], capacity: int = 1024, parent_kind: str | None = None) -> None:
         if len(set(stages)) != len(stages) or not stages:
@@ -130,6 +136,22 @@ class Ledger:
         self.tables[kind] = table
         return table
 
+    def aggregate(self, kind: str, horizon: float) -> None:
+        """Keep ``kind`` (registered, still empty) in the aggregate mode: its finished messages
+        are folded into streaming aggregates as of ``horizon`` (:mod:`sim.core.folding`)."""
+        from sim.core.folding import FoldingTable
+
+        table = self.table(kind)
+        if table.n or table.parent_kind is not None:
+            raise LedgerError(f"kind {kind!r}: only an empty kind without parents can be aggregated")
+        self.tables[kind] = FoldingTable(kind, table.stages, horizon, capacity=table._cap)
+
+    def finish(self) -> None:
+        """The run is over: aggregate kinds fold their last messages (no-op for the others)."""
+        for table in self.tables.values():
+            if table.folding:
+                cast("FoldingTable", table).finish()
+
     def table(self, kind: str) -> KindTable:
         try:
             return self.tables[kind]
@@ -149,6 +171,10 @@ class Ledger:
         """Create ``len(t)`` messages at times ``t`` (stamped on the kind's first stage)."""
         table = self.table(kind)
         t = np.atleast_1d(np.asarray(t, dtype=float))
+        if table.folding:
+            if parent is not None:
+                raise LedgerError(f"kind {kind!r} has no parent kind")
+            return cast("FoldingTable", table).create(t)
         k = len(t)
         start = table.n
         table._grow(start + k)
@@ -163,6 +189,9 @@ class Ledger:
     def stamp(self, kind: str, stage: str, ids: Ids, t: Times) -> None:
         """Record that messages ``ids`` left ``stage`` at times ``t``."""
         table = self.table(kind)
+        if table.folding:
+            cast("FoldingTable", table).put(stage, ids, t)
+            return
         try:
             column = table.stamp[stage]
         except KeyError:
@@ -180,6 +209,9 @@ class Ledger:
         if already.any():
             bad = ids[already][:5].tolist()
             raise LedgerError(f"{kind}: messages {bad} already have a terminal state")
+        if table.folding:
+            cast("FoldingTable", table).end(ids, t, state, reason)
+            return
         table.state[ids] = state
         table.reason[ids] = reason
         table.end_t[ids] = t
@@ -196,6 +228,8 @@ class Ledger:
     def states_at(self, kind: str, horizon: float) -> np.ndarray:
         """Terminal state of each message as of ``horizon`` (later terminations are in flight)."""
         table = self.table(kind)
+        if table.folding:
+            return cast("FoldingTable", table).states_at(horizon)
         state = table.state[: table.n].copy()
         state[table.end_t[: table.n] > horizon] = IN_FLIGHT
         return state
@@ -219,7 +253,8 @@ class Ledger:
         table = self.table(kind)
         reached = table.stages[0]
         for stage in table.stages:
-            t = table.stamp[stage][message_id]
+            t = cast("FoldingTable", table).stamp_at(stage, message_id) if table.folding \
+                else table.stamp[stage][message_id]
             if not np.isnan(t) and t <= horizon:
                 reached = stage
         return reached
@@ -231,6 +266,9 @@ class Ledger:
         for kind in sorted(self.tables):
             table = self.tables[kind]
             h.update(kind.encode())
+            if table.folding:  # an aggregate kind: the digests of its columns (sim.core.folding)
+                h.update(cast("FoldingTable", table).digest_bytes())
+                continue
             for stage in table.stages:
                 column = table.view(stage)
                 for lo in range(0, table.n, step):

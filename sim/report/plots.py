@@ -45,16 +45,10 @@ def _axes(ax, size=(8, 5)):
 
 
 def ecdf(values: np.ndarray, points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-    """The empirical CDF of ``values`` as step points: every value when there are few, else the
-    exact empirical quantiles at ``points`` evenly spaced levels (the same curve, drawn from a
-    bounded number of points whatever the run's size)."""
-    values = np.asarray(values, dtype=float)
-    n = len(values)
-    if n <= points:
-        x = np.sort(values)
-        return x, np.arange(1, n + 1) / max(n, 1)
-    levels = np.arange(1, points + 1) / points
-    return np.quantile(values, levels, method="inverted_cdf"), levels
+    """The empirical CDF of ``values`` as step points (see :func:`sim.results.run_result.ecdf_points`)."""
+    from sim.results.run_result import ecdf_points
+
+    return ecdf_points(values, points)
 
 
 def line_styles(n: int) -> list[dict]:
@@ -86,11 +80,11 @@ def latency_cdf(result, ax=None):
     """Empirical CDF of every stage's latency. The time axis is logarithmic above 10 ms and linear
     below, so zero latencies are drawn (at 0) and each legend's n equals the table's count."""
     fig, ax = _axes(ax, size=(10, 5.5))
-    keys = [k for k in result.latency_keys() if len(result.latency(k))]
-    for key, style in zip(keys, line_styles(len(keys))):
-        values = result.latency(key)
-        x, y = ecdf(values)
-        ax.step(x, y, where="post", label=f"{key} (n={len(values):,})", **style)
+    curves = [(k, *result.latency_ecdf(k)) for k in result.latency_keys()]
+    curves = [c for c in curves if c[3]]
+    keys = [c[0] for c in curves]
+    for (key, x, y, n), style in zip(curves, line_styles(len(curves))):
+        ax.step(x, y, where="post", label=f"{key} (n={n:,})", **style)
     ax.set_xscale("symlog", linthresh=0.01, linscale=0.3)
     ax.set_xlim(left=0)
     ax.set_xlabel("latency (s; linear below 0.01 s, logarithmic above)")

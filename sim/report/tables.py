@@ -39,6 +39,11 @@ def print_summary(result, console: Console | None = None) -> None:
         table.add_row(stage, row["kind"], f"{int(row['count']):,}", f"{row['throughput_per_s']:.3f}",
                       *(_s(None if row[c] != row[c] else row[c]) for c in ("p50", "p95", "p99", "max")))
     console.print(table)
+    aggregated = result.aggregated_kinds()
+    if aggregated:
+        console.print(f"aggregate ledger: {', '.join(aggregated)} latencies are percentiles from histograms "
+                      "(within 0.25 %; counts, max and mean exact); its digest is the aggregate ledger's own",
+                      soft_wrap=True)
     c = result.conservation
     dropped = ", ".join(f"{k}={v:,}" for k, v in sorted(c.dropped.items())) or "none"
     status = "[green]ok[/green]" if c.ok else "[red]VIOLATED[/red]"

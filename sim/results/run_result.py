@@ -14,11 +14,12 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
+from sim.core.folding import GRID_POINTS, FoldError, FoldingTable
 from sim.core.ledger import DELIVERED, DROPPED, Conservation, Ledger
 from sim.core.lineage import roots
 from sim.systems.base import CrossKey, Kind, Pipeline, System
@@ -69,6 +70,19 @@ def percentiles(values: np.ndarray, qs) -> list[float]:
         diff = above - below  # numpy's lerp, for the same last bit
         out.append(float(above - diff * (1 - t)) if t >= 0.5 else float(below + diff * t))
     return out
+
+
+def ecdf_points(values: np.ndarray, points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """The empirical CDF of ``values`` as step points: every value when there are few, else the
+    exact empirical quantiles at ``points`` evenly spaced levels (the same curve, drawn from a
+    bounded number of points whatever the run's size)."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n <= points:
+        x = np.sort(values)
+        return x, np.arange(1, n + 1) / max(n, 1)
+    levels = np.arange(1, points + 1) / points
+    return np.quantile(values, levels, method="inverted_cdf"), levels
 
 
 def _count_at(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -131,11 +145,28 @@ class RunResult:
                 return kind
         raise KeyError(f"unknown latency key {key!r}; known: {', '.join(self.latency_keys())}")
 
+    def folded(self, key: str) -> FoldingTable | None:
+        """The aggregate table behind latency ``key`` when the run kept that kind's stage times as
+        aggregates (``ledger="aggregate"``), else None."""
+        if key in self.cross():
+            return None
+        table = self.ledger.table(self.kind_of(key))
+        return cast(FoldingTable, table) if table.folding else None
+
+    def aggregated_kinds(self) -> list[str]:
+        """The kinds this run kept as streaming aggregates (``ledger="aggregate"``); [] for a full ledger."""
+        return [k for k, t in self.ledger.tables.items() if t.folding]
+
     def latency(self, key: str, since: float = 0.0) -> np.ndarray:
         """Latencies in seconds of the messages that passed both stages of ``key`` by the horizon;
         with ``since`` (a warm-up, seconds) only those whose first stage was at or after it.
-        A new array at each call (nothing this large is kept); :meth:`stats` caches the numbers."""
+        A new array at each call (nothing this large is kept); :meth:`stats` caches the numbers.
+        A kind kept as aggregates has no per-message latencies (:class:`FoldError`): use
+        :meth:`stats` or :meth:`latency_ecdf`."""
         h = self.horizon_s
+        if self.folded(key) is not None:
+            raise FoldError(f"latency({key!r}): an aggregate ledger keeps no per-message latencies of "
+                            f"{self.kind_of(key)!r} messages; stats() and latency_ecdf() give their distribution")
         cross = self.cross()
         if key in cross:
             c = cross[key]
@@ -158,8 +189,27 @@ class RunResult:
         """count, p50, p90, p95, p99, max, mean of :meth:`latency` (seconds), computed once."""
         cached = self._cache.get(("stats", key, since))
         if cached is None:
-            cached = self._cache[("stats", key, since)] = latency_stats(self.latency(key, since))
+            folded = self.folded(key)
+            if folded is not None:
+                if since > 0:
+                    raise FoldError(f"stats({key!r}, since={since:g}): an aggregate ledger cannot cut a warm-up "
+                                    f"from {folded.kind!r} latencies")
+                cached = self._cache[("stats", key, since)] = folded.hist[key].stats()
+            else:
+                cached = self._cache[("stats", key, since)] = latency_stats(self.latency(key, since))
         return cached
+
+    def latency_ecdf(self, key: str, points: int = 2000) -> tuple[np.ndarray, np.ndarray, int]:
+        """The empirical CDF of ``key``'s latencies as step points (x in seconds, fraction), and
+        how many latencies there are: every value when there are at most ``points``, else the
+        quantiles at ``points`` even levels (from the histogram for an aggregated kind)."""
+        folded = self.folded(key)
+        if folded is None:
+            values = self.latency(key)
+            return (*ecdf_points(values, points), len(values))
+        hist = folded.hist[key]
+        levels = np.arange(1, min(hist.n, points) + 1) / max(min(hist.n, points), 1)
+        return (hist.quantiles(levels) if hist.n else np.empty(0)), levels, hist.n
 
     def latencies(self) -> dict[str, np.ndarray]:
         return {k: self.latency(k) for k in self.latency_keys()}
@@ -171,11 +221,14 @@ class RunResult:
         if kind not in self.ledger.tables:
             return 0
         key = ("passed", kind, stage)
+        table = self.ledger.table(kind)
         if key not in self._cache:
             if stage is None:
                 passed = int((self.ledger.states_at(kind, self.horizon_s) == DELIVERED).sum())
+            elif table.folding:
+                passed = cast(FoldingTable, table).passed[stage]
             else:  # a stamp at or before the horizon (NaN, not reached, compares false); no copy
-                passed = int(np.count_nonzero(self.ledger.table(kind).view(stage) <= self.horizon_s))
+                passed = int(np.count_nonzero(table.view(stage) <= self.horizon_s))
             self._cache[key] = passed
         return self._cache[key]
 
@@ -212,6 +265,9 @@ class RunResult:
         rows = []
         h = self.horizon_s
         for kind, table in self.ledger.tables.items():
+            if table.folding:
+                rows += cast(FoldingTable, table).lost_rows(self.ledger.reasons)
+                continue
             states = self.ledger.states_at(kind, h)
             dropped = np.flatnonzero(states == DROPPED)
             if not len(dropped):
@@ -289,6 +345,8 @@ class RunResult:
             "system": self.system.name if self.system is not None else None,
             **self.extras(),
             "warnings": self.warnings(),
+            "ledger": "aggregate" if self.aggregated_kinds() else "full",
+            "aggregated_kinds": self.aggregated_kinds(),
             "ledger_digest": self.ledger_digest(),
             "version": self.version,
             "wall_s": self.wall_s,
@@ -330,6 +388,13 @@ class RunResult:
         """Messages between stages ``a`` and ``b`` (entered ``a``, not yet left ``b`` nor ended) at
         each time of ``grid`` (ascending). Counted with one pass over the columns, no sort."""
         h = self.horizon_s
+        table = self.ledger.table(kind)
+        if table.folding:
+            folded = cast(FoldingTable, table)
+            if len(grid) != len(folded.grid) or not np.allclose(grid, folded.grid, rtol=0, atol=1e-9):
+                raise FoldError(f"occupancy of {kind!r}: an aggregate ledger counts it on its own grid of "
+                                f"{len(folded.grid)} points over the horizon only")
+            return folded.occupancy(a, b)
         ta = self.ledger.table(kind).view(a)
         tb = self.ledger.table(kind).view(b)
         end = self.ledger.table(kind).end_t[: len(ta)]
@@ -337,7 +402,7 @@ class RunResult:
         leave = np.where(np.isfinite(tb) & (tb <= h), tb, np.where(np.isfinite(end) & (end <= h), end, np.inf))
         return _count_at(ta[entered], grid) - _count_at(leave[entered], grid)
 
-    def queue_series(self, points: int = 400) -> pd.DataFrame:
+    def queue_series(self, points: int = GRID_POINTS) -> pd.DataFrame:
         """Occupancy of every stage over time (columns ``<from>-><to>``, index: time in seconds)."""
         grid = np.linspace(0.0, self.horizon_s, points)
         data = {}

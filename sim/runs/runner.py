@@ -15,6 +15,7 @@ from sim.report.progress import ProgressLines
 from sim.results.run_result import RunResult
 from sim.runs import budget
 from sim.scenario.common import ScenarioBase
+from sim.scenario.errors import ScenarioError
 from sim.scenario.load import load
 from sim.systems import get as get_system
 from sim.systems.base import Pipeline
@@ -65,7 +66,8 @@ def _advance(pipe: Pipeline, horizon: float, progress: bool | None, label: str) 
 
 def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
         overrides: Mapping[str, Any] | None = None, *, progress: bool | None = None,
-        check: bool = True, max_memory: str | int | float | None = None, **options: Any) -> RunResult:
+        check: bool = True, max_memory: str | int | float | None = None, ledger: str = "full",
+        **options: Any) -> RunResult:
     """Simulate a scenario once.
 
     ``scenario`` is a YAML path, a dict or a scenario model; ``overrides`` maps dotted paths to
@@ -76,15 +78,36 @@ def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
     terminal only; False nothing. With ``check`` (the default) a conservation failure raises
     :class:`~sim.core.ledger.ConservationError`. A run whose estimated memory exceeds the limit
     (``max_memory``, default 80 % of the available memory) is refused before it starts
-    (:class:`~sim.runs.budget.RunTooLarge`).
+    (:class:`~sim.runs.budget.RunTooLarge`). ``ledger="aggregate"`` keeps the system's
+    high-volume kind (Data Cloud: clicks) as streaming aggregates instead of every stage time
+    (:mod:`sim.core.folding`: bounded memory, histogram percentiles, a digest of its own).
     """
     sc = load(scenario, overrides)
     seed = sc.seed if seed is None else int(seed)
     started = time.perf_counter()
     system = get_system(sc.system)
-    budget.check(system.estimate(sc, **options), sc.name, max_memory)
+    aggregate = aggregated_kinds(system, ledger)
+    budget.check(system.estimate(sc, ledger=ledger, **options), sc.name, max_memory)
     pipe = system.build(sc, seed, **options)
+    for kind in aggregate:
+        pipe.ctx.ledger.aggregate(kind, pipe.ctx.horizon)
     return execute(pipe, progress=progress, check=check, started=started)
+
+
+LEDGER_MODES = ("full", "aggregate")
+
+
+def aggregated_kinds(system, ledger: str) -> tuple[str, ...]:
+    """The kinds ``ledger`` mode keeps as aggregates; ScenarioError for an unknown mode or a
+    system without an aggregate mode."""
+    if ledger not in LEDGER_MODES:
+        raise ScenarioError(f"ledger: {ledger!r} is not a ledger mode; allowed: {', '.join(LEDGER_MODES)}")
+    if ledger == "full":
+        return ()
+    if not system.aggregate_kinds:
+        raise ScenarioError(f"ledger: 'aggregate' is not available for the {system.name} system, which keeps "
+                            "every stage time; allowed: full")
+    return tuple(system.aggregate_kinds)
 
 
 def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True,
@@ -105,6 +128,7 @@ def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True,
     report = check_conservation(pipe.ctx.ledger, held, horizon)
     if check and not report.ok:
         raise ConservationError(describe_loss(pipe.ctx.ledger, report, horizon), report)
+    pipe.ctx.ledger.finish()  # aggregate kinds fold their last messages
     return RunResult(
         scenario_name=sc.name,
         scenario_digest=sc.digest(),

@@ -90,6 +90,7 @@ class System(ABC, Generic[S]):
     title: ClassVar[str] = ""
     progress_kind: ClassVar[str] = ""  # the kind counted in progress lines (e.g. clicks)
     headline: ClassVar[tuple[str, ...]] = ()  # experiment metrics followed by --until-precision
+    aggregate_kinds: ClassVar[tuple[str, ...]] = ()  # kinds an aggregate ledger folds (sim.core.folding)
 
     @abstractmethod
     def kinds(self, scenario: S) -> list[Kind]:
