@@ -3,6 +3,7 @@ was wrong and what is allowed there (the fields of the section, or the choices o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, get_args, get_origin
 
@@ -80,10 +81,11 @@ def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel],
     """One line per problem: ``source: dotted.path: what is wrong; what is allowed``. ``sources``
     maps a dotted path (or a prefix of it) to where its value came from instead (``--set``)."""
     lines = []
+    default = source
     for e in err.errors():
         loc = tuple(e["loc"])
-        path = ".".join(str(p) for p in loc) or "(top level)"
-        source = _source_of(path, source, sources or {})
+        path = field_path(loc) or "(top level)"
+        source = _source_of(".".join(str(p) for p in loc) or _leading_path(e["msg"], root), default, sources or {})
         kind = e["type"]
         if kind == "extra_forbidden":
             parent = _model_at(loc[:-1], root)
@@ -97,7 +99,7 @@ def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel],
         else:
             msg = e["msg"].removeprefix("Value error, ")
             got = e.get("input")
-            shown = "" if isinstance(got, (dict, list)) or got is None or not loc else \
+            shown = "" if isinstance(got, (dict, list)) or not loc else " (got null)" if got is None else \
                 f" (got {_short(got) if not _secret(loc) else 'a ' + type(got).__name__})"
             if kind in _RANGE and isinstance(got, (int, float)) and _is_duration(loc, root):
                 msg, shown = f"{msg} s", f" (got {got:g} s)"  # a duration's bound and value, in seconds
@@ -105,6 +107,21 @@ def pydantic_errors(err: ValidationError, source: str, root: type[BaseModel],
     return "\n".join(lines)
 
 
+def field_path(parts) -> str:
+    """A dotted field path as shown in an error line: a part holding a line break or another
+    control character is shown quoted and escaped (``identity.batch.'a\\nb'``), so that the
+    line stays one line."""
+    return ".".join(p if isinstance(p, str) and p.isprintable() else
+                    repr(p) if isinstance(p, str) else str(p) for p in parts)
+
+
+def _leading_path(msg: str, root: type[BaseModel]) -> str:
+    """The dotted path a model-level message starts with (``faults.0: ...``), when it names a field
+    of ``root``; empty otherwise (so that the message is blamed on where that field came from)."""
+    match = re.match(r"(?:Value error, )?([A-Za-z_]\w*(?:\.\w+)*)", msg)
+    if match is None or match.group(1).split(".")[0] not in root.model_fields:
+        return ""
+    return match.group(1)
 
 
 def _secret(loc: tuple) -> bool:
@@ -117,6 +134,9 @@ def _short(value: object) -> str:
     """A value as shown in an error line: its repr, cut to 60 characters."""
     text = repr(value)
     return text if len(text) <= 60 else f"{text[:40]}...{text[-12:]} ({len(text)} characters)"
+
+
+shown_value = _short  # a value as an error line shows it (for the other modules)
 
 
 def _source_of(path: str, default: str, sources: Mapping[str, str]) -> str:

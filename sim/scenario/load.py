@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.core.errors import allowed_fields, pydantic_errors, submodel
+from sim.core.errors import allowed_fields, field_path, pydantic_errors, shown_value, submodel
 from sim.core.yamlfile import read_mapping
 from sim.scenario.errors import Overrides, ScenarioError  # noqa: F401  (re-exported)
 from sim.scenario.models import ScenarioBase, model_for
@@ -32,27 +32,32 @@ def parse_override_value(text: str) -> Any:
 
 def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "overrides") -> dict:
     """A copy of ``raw`` with each dotted ``key = value`` applied; unknown keys are errors."""
+    for key in overrides:
+        if not isinstance(key, str):
+            raise ScenarioError(f"{source}: key {shown_value(key)} ({type(key).__name__}) is not text; a key is a "
+                                "dotted field path such as visitors.rate_per_s")
     out = copy.deepcopy(raw)
     if "system" in overrides:  # the system decides which fields exist
         out["system"] = overrides["system"]
     root = _model(out, source)
     for key, value in overrides.items():
         parts = key.split(".")
+        shown = field_path(parts)
         model: type[BaseModel] | None = root
         node = out
         for i, part in enumerate(parts):
             if model is None or part not in model.model_fields:
-                where = ".".join(parts[:i]) or "the scenario"
+                where = field_path(parts[:i]) or "the scenario"
                 allowed = f"; allowed in {where}: {allowed_fields(model)}" if model else ""
-                raise ScenarioError(f"{source}: {key}: unknown field {part!r}{allowed}")
+                raise ScenarioError(f"{source}: {shown}: unknown field {part!r}{allowed}")
             if i == len(parts) - 1:
-                node[part] = value
+                node[part] = copy.deepcopy(value)  # the caller's value stays the caller's
             else:
                 child = node.get(part)
                 if child is None:  # a section the file leaves out: its defaults, then the override
                     child = node[part] = _default_section(model, part)
                 if not isinstance(child, dict):
-                    raise ScenarioError(f"{source}: {key}: {'.'.join(parts[: i + 1])} is not a section")
+                    raise ScenarioError(f"{source}: {shown}: {field_path(parts[: i + 1])} is not a section")
                 node = child
                 model = submodel(model, part)
     return out
@@ -120,8 +125,9 @@ def variants(base: ScenarioBase, source: str = "scenario") -> dict[str, Scenario
     """Each of ``base``'s variants (base + the variant's dotted overrides), validated."""
     out = {}
     for name, changes in base.variants.items():
+        where = field_path(("variants", name))
         if not isinstance(changes, dict):
-            raise ScenarioError(f"{source}: variants.{name}: a mapping of dotted overrides, e.g. "
+            raise ScenarioError(f"{source}: {where}: a mapping of dotted overrides, e.g. "
                                 "{insights.window_type: tumbling}")
-        out[name] = derive(base, changes, f"{source}: variants.{name}")
+        out[name] = derive(base, changes, f"{source}: {where}")
     return out

@@ -133,8 +133,6 @@ def test_refused_on_one_line_naming_the_field_and_value(tmp_path, pair, words):
 
 @pytest.mark.parametrize("pair", ["ingestion.records_per_request=", "data_actions.publish_calls=null",
                                   "identity.batch.duration=null"])
-@pytest.mark.xfail(strict=True, reason="a null value is refused without naming it: 'Input should be a valid "
-                                       "integer' has no '(got None)' (sim/core/errors.py hides None, lists, dicts)")
 def test_null_is_named_in_the_error(tmp_path, pair):
     line = one_error_line(sim_run(tmp_path, pair))
     assert "None" in line or "null" in line, line
@@ -179,8 +177,6 @@ def test_api_raises_a_scenario_error(overrides):
 
 
 @pytest.mark.parametrize("key", [1, None, ("ingestion", "records_per_request")], ids=repr)
-@pytest.mark.xfail(strict=True, reason="an override key that is not a string crashes in apply_overrides "
-                                       "(AttributeError: ... has no attribute 'split') instead of a ScenarioError")
 def test_api_override_keys_must_be_text(key):
     with pytest.raises(ScenarioError):
         run(DEFAULT, overrides={key: 2}, progress=False)
@@ -423,9 +419,6 @@ def test_a_bad_variant_is_refused_by_run_naming_the_variant(tmp_path):
     assert f"{path}: variants.big: data_actions.publish_calls.max_events:" in line and "(got 201)" in line
 
 
-@pytest.mark.xfail(strict=True, reason="a --set faults=... that breaks a cross-field rule is blamed on the "
-                                       "scenario file ('b2b_pricing_alert.yaml: faults.0: the event_bus takes "
-                                       "allocation_cut faults only'), not on --set")
 def test_a_fault_set_on_the_command_line_is_blamed_on_set(tmp_path):
     line = one_error_line(sim_run(tmp_path, "faults=[{target: event_bus, kind: outage, start: 0, duration: 5m}]",
                                   "data_actions.publish_calls.max_events=10"))
@@ -469,9 +462,6 @@ def test_sweep_refuses_an_lhs_range_beyond_the_bound(tmp_path):
 
 
 @pytest.mark.parametrize("where", ["set", "file"])
-@pytest.mark.xfail(strict=True, reason="an unknown key holding a line break is echoed raw, so the error line "
-                                       "breaks in two and its second half reads like another problem "
-                                       "('precision: unknown field; ...')")
 def test_an_unknown_key_with_a_line_break_stays_on_one_line(tmp_path, where):
     if where == "set":
         r = sim_run(tmp_path, 'data_actions.publish_calls={"max_events\\nlinger": 1}')
@@ -497,16 +487,12 @@ def test_a_section_set_after_its_fields_does_not_discard_them_silently(tmp_path)
     assert "records_per_request" in r.stderr, r.stderr  # refused, or at least warned about
 
 
-@pytest.mark.xfail(strict=True, reason="run(overrides=...) writes later dotted overrides into the caller's own "
-                                       "nested mapping (apply_overrides assigns the value without copying it)")
 def test_the_api_does_not_mutate_the_callers_overrides():
     nested = {"records_per_request": 2}
     run(DEFAULT, overrides={"horizon": "1m", "ingestion": nested, "ingestion.request_linger": "1s"}, progress=False)
     assert nested == {"records_per_request": 2}
 
 
-@pytest.mark.xfail(strict=True, reason="sim.sweep with a grid key that is not a string crashes with "
-                                       "AttributeError ('int' object has no attribute 'split')")
 def test_the_api_sweep_grid_keys_must_be_text(tmp_path):
     import sim
 
