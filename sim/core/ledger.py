@@ -125,26 +125,25 @@ class Ledger:
 
     # -- declaration -------------------------------------------------------------------------
     def register(self, kind: str, stages: list[str], parent_kind: str | None = None,
-                 expected: float = 0) -> KindTable:
+                 expected: float = 0, fold_at: float | None = None) -> KindTable:
         """Declare a kind and its stages in path order; the first stage is its creation.
         ``parent_kind`` is the kind of the messages its ``parent`` ids point to; ``expected``
-        messages (an estimate) are reserved at once, so a large table is not grown by copies."""
+        messages (an estimate) are reserved at once, so a large table is not grown by copies.
+        With ``fold_at`` (a horizon, s) the kind is kept as streaming aggregates as of it
+        (:mod:`sim.core.folding`; a root kind only)."""
         if kind in self.tables:
             raise LedgerError(f"kind {kind!r} registered twice")
         capacity = max(1024, int(expected * 1.02) + 1024) if np.isfinite(expected) else 1024
-        table = KindTable(kind, stages, capacity=capacity, parent_kind=parent_kind)
+        if fold_at is not None:
+            from sim.core.folding import FoldingTable
+
+            if parent_kind is not None:
+                raise LedgerError(f"kind {kind!r}: only a kind without parents can be aggregated")
+            table: KindTable = FoldingTable(kind, stages, fold_at, capacity=capacity)
+        else:
+            table = KindTable(kind, stages, capacity=capacity, parent_kind=parent_kind)
         self.tables[kind] = table
         return table
-
-    def aggregate(self, kind: str, horizon: float) -> None:
-        """Keep ``kind`` (registered, still empty) in the aggregate mode: its finished messages
-        are folded into streaming aggregates as of ``horizon`` (:mod:`sim.core.folding`)."""
-        from sim.core.folding import FoldingTable
-
-        table = self.table(kind)
-        if table.n or table.parent_kind is not None:
-            raise LedgerError(f"kind {kind!r}: only an empty kind without parents can be aggregated")
-        self.tables[kind] = FoldingTable(kind, table.stages, horizon, capacity=table._cap)
 
     def finish(self) -> None:
         """The run is over: aggregate kinds fold their last messages (no-op for the others)."""

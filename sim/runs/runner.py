@@ -88,9 +88,7 @@ def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
     system = get_system(sc.system)
     aggregate = aggregated_kinds(system, ledger)
     budget.check(system.estimate(sc, ledger=ledger, **options), sc.name, max_memory)
-    pipe = system.build(sc, seed, **options)
-    for kind in aggregate:
-        pipe.ctx.ledger.aggregate(kind, pipe.ctx.horizon)
+    pipe = system.build(sc, seed, **({"ledger": ledger} if aggregate else {}), **options)
     return execute(pipe, progress=progress, check=check, started=started)
 
 

@@ -153,12 +153,15 @@ def faults_of(scenario) -> FaultSchedule:
                           for f in scenario.faults])
 
 
-def new_context(scenario, seed: int, kinds: list[Kind], expected: dict[str, float] | None = None) -> RunContext:
+def new_context(scenario, seed: int, kinds: list[Kind], expected: dict[str, float] | None = None,
+                aggregate: tuple[str, ...] = ()) -> RunContext:
     """A run context with a ledger holding ``kinds`` (with room reserved for the ``expected``
-    messages of each), the seed's random streams and the faults."""
+    messages of each; those in ``aggregate`` kept as streaming aggregates), the seed's random
+    streams and the faults."""
     ledger = Ledger()
     for kind in kinds:
-        ledger.register(kind.name, list(kind.stages), kind.parent, expected=(expected or {}).get(kind.name, 0))
+        ledger.register(kind.name, list(kind.stages), kind.parent, expected=(expected or {}).get(kind.name, 0),
+                        fold_at=scenario.horizon if kind.name in aggregate else None)
     return RunContext(simpy.Environment(), ledger, RandomStreams(seed), scenario.horizon,
                       start_epoch_s=scenario.start_epoch_s, faults=faults_of(scenario))
 
@@ -216,16 +219,18 @@ class DataCloud(System[DataCloudScenario]):
         return out
 
     def build(self, scenario: DataCloudScenario, seed: int, visitors: VisitorModel | None = None,
-              **options: Any) -> DataCloudPipeline:
+              ledger: str = "full", **options: Any) -> DataCloudPipeline:
         """Wire the actors of ``scenario`` for one run with ``seed``.
 
         ``visitors`` replaces the web traffic model: an object with ``take_until(t)`` (see
         :class:`~sim.actors.data_cloud.visitors.ScriptedClicks`) or a callable
-        ``(ctx, population) -> object``.
+        ``(ctx, population) -> object``. ``ledger="aggregate"`` keeps the clicks as streaming
+        aggregates (:mod:`sim.core.folding`).
         """
         if options:
-            raise TypeError(f"data_cloud takes no build options but visitors (got {', '.join(options)})")
-        ctx = new_context(scenario, seed, self.kinds(scenario), self.estimate(scenario, visitors).messages)
+            raise TypeError(f"data_cloud takes no build options but visitors and ledger (got {', '.join(options)})")
+        ctx = new_context(scenario, seed, self.kinds(scenario), self.estimate(scenario, visitors).messages,
+                          aggregate=self.aggregate_kinds if ledger == "aggregate" else ())
         rng = ctx.rng
         v = scenario.visitors
         population = build_population(rng("population"), prospects=v.prospects, anonymous=v.anonymous,

@@ -17,9 +17,8 @@ H = 1000.0
 
 def pair(horizon: float = H) -> tuple[Ledger, Ledger]:
     full, agg = Ledger(), Ledger()
-    for led in (full, agg):
-        led.register("click", STAGES)
-    agg.aggregate("click", horizon)
+    full.register("click", STAGES)
+    agg.register("click", STAGES, fold_at=horizon)
     return full, agg
 
 
@@ -127,12 +126,8 @@ def test_what_an_aggregate_table_cannot_answer_is_refused_by_name():
         r.occupancy("click", "click", "ingest", np.linspace(0, H, 10))
     with pytest.raises(FoldError, match="the run is over"):
         agg.create("click", [1.0])
-    with pytest.raises(LedgerError, match="only an empty kind"):
-        agg.aggregate("click", H)
-    full = Ledger()
-    full.register("event", ["a", "b"], parent_kind="click")
     with pytest.raises(LedgerError, match="without parents"):
-        full.aggregate("event", H)
+        agg.register("event", ["a", "b"], parent_kind="click", fold_at=H)
 
 
 def test_memory_is_the_compact_columns_plus_a_bounded_live_window():
