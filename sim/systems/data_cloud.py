@@ -342,9 +342,12 @@ class DataCloud(System[DataCloudScenario]):
         ident = result.counts.get("identity", {})
         batch = sc.identity.batch
         if sc.visitors.other_email_share > 0:
+            no_forms = self._no_forms(sc.visitors, ident)
             if "email" not in sc.identity.link_namespaces:
                 out.append("visitors.other_email_share: identity.link_namespaces has no email, so no sign-in links "
                            "its e-mail and no sign-up form reaches the batch runs")
+            elif no_forms:
+                out.append(f"visitors.other_email_share has no effect: {no_forms}, so no sign-up form is filled")
             elif batch.runs_per_day and not ident.get("batch_runs"):
                 period = 86400.0 / batch.runs_per_day
                 first = period - sc.start_epoch_s % period
@@ -357,7 +360,84 @@ class DataCloud(System[DataCloudScenario]):
         calls = sc.data_actions.publish_calls
         if "platform_event" not in sc.data_actions.targets and calls != type(calls)():
             out.append("data_actions.publish_calls has no effect: data_actions.targets has no platform_event")
+        elif "platform_event" in sc.data_actions.targets:
+            out += self._publish_call_warnings(sc, result.counts)
+        out += self._request_warnings(sc, result.counts.get("ingestion", {}))
+        out += self._form_warnings(sc, ident)
         return out
+
+    def _request_warnings(self, sc, ing: dict) -> list[str]:
+        """Request batching and micro-batch settings that cannot have had their effect."""
+        out = []
+        p, k = sc.ingestion, sc.ingestion.records_per_request
+        if k > 1 and ing.get("largest_request_records", 0) <= 1:  # no request held two records
+            if p.request_linger == 0:
+                out.append(f"ingestion.records_per_request ({k}) has no effect with request_linger 0: a request is "
+                           "sent as its first click comes, so it holds only clicks of that same instant (none held "
+                           "two)")
+            elif p.max_payload_bytes < 2 * sc.visitors.payload_bytes:
+                out.append(f"ingestion.records_per_request ({k}) has no effect: max_payload_bytes "
+                           f"({p.max_payload_bytes}) holds fewer than two records of visitors.payload_bytes "
+                           f"({sc.visitors.payload_bytes}), so each request holds one")
+        if sc.realtime.enabled:
+            for name in ("flush_interval", "flush_max_events"):
+                if self._changed(p, name):
+                    out.append(f"ingestion.{name} has no effect with realtime.enabled: no micro-batch is cut "
+                               "(accepted events go to the real-time graph at once)")
+        return out
+
+    def _publish_call_warnings(self, sc, counts: dict) -> list[str]:
+        """Publish-call settings that cannot have had their effect (platform events are a target)."""
+        calls = sc.data_actions.publish_calls
+        out: list[str] = []
+        if calls.linger > 0 and calls.max_events == 1:
+            out.append("data_actions.publish_calls.linger has no effect with max_events 1 (each event is a call of "
+                       "its own)")
+        largest = counts.get("data_actions", {}).get("largest_event_bytes", 0)
+        if calls.max_events > 1 and counts.get("event_bus", {}).get("largest_publish_call", 0) <= 1:
+            if calls.linger == 0:
+                out.append(f"data_actions.publish_calls.max_events ({calls.max_events}) has no effect with linger 0: "
+                           "a call is sent as its first event is ready, so it holds only events ready at that same "
+                           "instant (none held two)")
+            elif largest and calls.max_bytes < 2 * largest:
+                out.append(f"data_actions.publish_calls.max_events ({calls.max_events}) has no effect: max_bytes "
+                           f"({calls.max_bytes}) holds fewer than two events (the largest was {largest} bytes), so "
+                           "each call holds one")
+        return out
+
+    def _form_warnings(self, sc, ident: dict) -> list[str]:
+        """Sign-up form and identity batch settings that cannot have had their effect: no forms were
+        filled (so none is linked or mistyped), or no batch run is made."""
+        v, batch = sc.visitors, sc.identity.batch
+        out: list[str] = []
+        if ident.get("forms"):
+            return out
+        if v.other_email_share == 0 and self._changed(v, "form_typo_share"):
+            out.append("visitors.form_typo_share has no effect with other_email_share 0 (no sign-up form to mistype)")
+        changed = [f for f in ("runs_per_day", "precision", "duration") if self._changed(batch, f)]
+        if batch.runs_per_day == 0 and set(changed) - {"runs_per_day"}:
+            names = [f"identity.batch.{f}" for f in changed if f != "runs_per_day"]
+            out.append(f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no effect with runs_per_day 0 "
+                       "(no batch runs)")
+        elif v.other_email_share == 0 and changed:
+            names = [f"identity.batch.{f}" for f in changed]
+            out.append(f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no effect with "
+                       "visitors.other_email_share 0 (no sign-up form for the batch runs to link)")
+        return out
+
+    @staticmethod
+    def _no_forms(v, ident: dict) -> str:
+        """Why no sign-up form can be filled whatever ``visitors.other_email_share`` (when none was)."""
+        if ident.get("forms"):
+            return ""
+        return ("there are no prospects (visitors.prospects 0)" if v.prospects == 0 else
+                "no session is a prospect's (visitors.prospect_share 0)" if v.prospect_share == 0 else
+                "no prospect signs in (visitors.login_prob 0)" if v.login_prob == 0 else "")
+
+    @staticmethod
+    def _changed(section, name: str) -> bool:
+        """Whether a scenario section's field differs from its default (a setting the user gave)."""
+        return getattr(section, name) != type(section).model_fields[name].get_default(call_default_factory=True)
 
     def variant_row(self, result) -> dict[str, Any]:
         """Firings, filtered firings, actions, messages lost after the Data Action, intents by

@@ -172,7 +172,8 @@ def test_settings_without_effect_are_warned_about(over, needle):
 def test_settings_with_effect_give_no_warning():
     r = sim.run(DEFAULT, seed=1, overrides={"catch_within": "1m", "horizon": "5h", "visitors.other_email_share": 0.3,
                                             "ingestion.records_per_request": 5, "ingestion.request_linger": "1s",
-                                            "data_actions.publish_calls.max_events": 5})
+                                            "data_actions.publish_calls.max_events": 5,
+                                            "data_actions.publish_calls.linger": "5s"})
     assert r.warnings() == [] and r.counts["identity"]["batch_runs"] == 1
     started = sim.run(DEFAULT, seed=1, overrides={"catch_within": "1m", "horizon": "4h10m",
                                                   "visitors.other_email_share": 0.3})

@@ -350,10 +350,6 @@ NO_EFFECT = {  # id: (overrides, the count that shows the setting had no effect,
 
 
 @pytest.mark.parametrize("case", list(NO_EFFECT))
-@pytest.mark.xfail(strict=True, reason="a batching or sign-up-form setting that has no effect in the run (calls "
-                                       "and requests of one, no forms) is accepted without a warning; only "
-                                       "request_linger with records_per_request 1, publish_calls without "
-                                       "platform_event and link_namespaces without email are warned about")
 def test_settings_without_effect_are_warned(case):
     overrides, count, none, word = NO_EFFECT[case]
     result = run(DEFAULT, overrides={**BUSY, **overrides}, progress=False)
@@ -367,8 +363,6 @@ def test_settings_without_effect_are_warned(case):
     {"identity.batch.runs_per_day": 0, "identity.batch.precision": "low",
      "identity.batch.duration": {"median": "1m", "p95": "2m"}},  # no batch runs at all
 ], ids=["typo-without-forms", "precision-without-forms", "batch-settings-without-runs"])
-@pytest.mark.xfail(strict=True, reason="identity batch and sign-up-form settings that cannot have an effect "
-                                       "(no forms, or no runs) are accepted without a warning")
 def test_batch_settings_without_effect_are_warned(overrides):
     result = run(DEFAULT, overrides={**BUSY, "horizon": "2m", **overrides}, progress=False)
     assert quiet_warnings(result), "no warning"
@@ -383,8 +377,6 @@ def test_a_p95_ignored_for_a_zero_median_is_refused_or_warned():
     assert any("identity.batch.duration" in w for w in quiet_warnings(result))
 
 
-@pytest.mark.xfail(strict=True, reason="realtime.enabled cuts no micro-batch, so ingestion.flush_interval has no "
-                                       "effect; it is accepted without a warning")
 def test_flush_interval_on_the_realtime_path_is_warned():
     result = run(DEFAULT, overrides={**BUSY, "horizon": "2m", "realtime.enabled": True,
                                      "ingestion.flush_interval": "1m"}, progress=False)
