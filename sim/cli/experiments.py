@@ -131,6 +131,8 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
                f"failed, {result.skipped} already in {store}" + (" (interrupted)" if result.interrupted else ""))
     for failed in result.failed[:5]:
         click.echo(f"failed {failed['overrides']} replication {failed['replication']}: {failed['error']}", err=True)
+    for warning in result.warnings():  # each distinct one once, as `sim run` gives them
+        click.echo(f"warning: {warning}", err=True)
     from sim.experiments.tables import compare
     from sim.systems import get as get_system
 

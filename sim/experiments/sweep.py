@@ -62,6 +62,14 @@ def variants(grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str, tuple
     return points
 
 
+def check_lhs(base, lhs: Mapping[str, tuple] | None) -> None:
+    """Refuse (ScenarioError, one line) an LHS range whose ends are not both valid values of its field,
+    before anything is drawn: samples may fall anywhere in the range (integer ranges reach their ends)."""
+    for key, (lo, hi) in (lhs or {}).items():
+        for end in (lo, hi):
+            derive(base, {key: end}, f"--lhs {key}={lo}:{hi}")
+
+
 @dataclass
 class SweepResult:
     """What a sweep produced (this call's runs plus those already in the store)."""
@@ -74,6 +82,11 @@ class SweepResult:
     @property
     def failed(self) -> list[dict]:
         return [r for r in self.runs if r["status"] != "ok"]
+
+    def warnings(self) -> list[str]:
+        """The distinct warnings of this call's runs (settings without effect, as ``sim run`` gives
+        them), each once, in the order they first came."""
+        return list(dict.fromkeys(w for r in self.runs for w in r.get("warnings", ())))
 
     def table(self, metrics: Sequence[str] = HEADLINE, level: float = 0.95) -> pd.DataFrame:
         """One row per variant and metric: mean and CI over this call's ok runs."""
@@ -112,6 +125,7 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
     raw = base.model_dump(mode="json")
     raw.pop("variants", None)
     digest = base.digest()
+    check_lhs(base, lhs)
     points = variants(grid, lhs, samples, seed)
     for point in points:
         variant = derive(base, point, f"sweep {point}")  # every variant is checked before anything runs

@@ -43,9 +43,9 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     try:
         result = run(task["scenario"], seed=task["seed"], overrides=task["overrides"], progress=False)
         out.update(status="ok", error=None, traceback=None, metrics=run_metrics(result, task["warmup_s"]),
-                   histograms=run_histograms(result, task["warmup_s"]))
+                   histograms=run_histograms(result, task["warmup_s"]), warnings=result.warnings())
     except Exception as exc:  # recorded, and the experiment goes on
         out.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
-                   metrics={}, histograms=[])
+                   metrics={}, histograms=[], warnings=[])
     out["wall_s"] = time.perf_counter() - started
     return out

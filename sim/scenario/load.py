@@ -40,9 +40,17 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str = "over
     if "system" in overrides:  # the system decides which fields exist
         out["system"] = overrides["system"]
     root = _model(out, source)
+    done: list[str] = []
     for key, value in overrides.items():
         parts = key.split(".")
         shown = field_path(parts)
+        inside = [k for k in done if k.startswith(key + ".")]
+        if inside:  # the section would replace them without a word
+            earlier = ", ".join(field_path(k.split(".")) for k in inside)
+            raise ScenarioError(f"{source}: {shown}: a whole section given after {earlier} "
+                                f"would discard {'it' if len(inside) == 1 else 'them'}; give the section first and "
+                                "the fields after it, or put them inside it")
+        done.append(key)
         model: type[BaseModel] | None = root
         node = out
         for i, part in enumerate(parts):

@@ -5,14 +5,14 @@ batch runs (``identity.batch``) and the sign-up forms (``visitors.other_email_sh
 
 The promise (README, "Bad input"): exit code 2 and one line naming the flag or file, the field, the
 value and what is allowed, never a traceback; an accepted value conserves messages and has an effect
-or is warned about. The ``xfail(strict=True)`` tests document what does not hold yet."""
+or is warned about. (Each test that documented a failure with ``xfail(strict=True)`` now holds.)"""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.runs.runner import run
@@ -211,14 +211,6 @@ VALUES = st.sampled_from(sorted(PATHS)).flatmap(
     lambda p: st.tuples(st.just(p), st.one_of(PATHS[p], JUNK)))
 
 
-def _line_break_in_a_key(value) -> bool:
-    """Whether a mapping in ``value`` has a key with a line break (documented by an xfail below)."""
-    if isinstance(value, dict):
-        return any(isinstance(k, str) and len(f"x{k}x".splitlines()) > 1 for k in value) or \
-            any(map(_line_break_in_a_key, value.values()))
-    return isinstance(value, list) and any(map(_line_break_in_a_key, value))
-
-
 def _read(scenario, path: str):
     node = scenario
     for part in path.split("."):
@@ -230,7 +222,6 @@ def _read(scenario, path: str):
 @given(items=st.lists(VALUES, min_size=1, max_size=3, unique_by=lambda kv: kv[0]))
 def test_any_value_is_read_within_bounds_or_refused_on_lines_naming_it(items):
     overrides = dict(items)
-    assume(not any(_line_break_in_a_key(v) for v in overrides.values()))
     try:
         scenario = load(DEFAULT, overrides=overrides)
     except ScenarioError as exc:
@@ -435,9 +426,6 @@ def test_sweep_refuses_bad_grid_values_before_running(tmp_path, grid, words):
     assert not store.exists() or store.stat().st_size < 1_000_000
 
 
-@pytest.mark.xfail(strict=True, reason="`sim sweep` prints no warnings: a grid value without effect "
-                                       "(request_linger with records_per_request 1) passes silently, while "
-                                       "`sim run` warns about it")
 def test_sweep_warns_about_a_grid_value_without_effect(tmp_path):
     r = invoke("sweep", DEFAULT, "--set", "horizon=1m", "--executor", "serial", "--replications", "1", "-q",
                "--store", tmp_path / "s.duckdb", "--grid", "ingestion.request_linger=1s,2s")
@@ -445,8 +433,6 @@ def test_sweep_warns_about_a_grid_value_without_effect(tmp_path):
     assert "request_linger has no effect" in r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="an --lhs range partly beyond a bound (runs_per_day 0:5, at most 4) is "
-                                       "accepted or refused depending on which integers the samples draw")
 def test_sweep_refuses_an_lhs_range_beyond_the_bound(tmp_path):
     r = invoke("sweep", DEFAULT, "--set", "horizon=1m", "--executor", "serial", "--replications", "1", "-q",
                "--store", tmp_path / "s.duckdb", "--lhs", "identity.batch.runs_per_day=0:5", "--samples", "2")
@@ -466,9 +452,6 @@ def test_an_unknown_key_with_a_line_break_stays_on_one_line(tmp_path, where):
 
 # ---- overrides that overlap ----------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="a later --set of a whole section silently discards earlier --set values "
-                                       "inside it (records_per_request 20 and request_linger 1s become 1 and 0, "
-                                       "no error, no warning)")
 def test_a_section_set_after_its_fields_does_not_discard_them_silently(tmp_path):
     r = sim_run(tmp_path, "ingestion.records_per_request=20", "ingestion.request_linger=1s",
                 "ingestion={max_payload_bytes: 5000}")

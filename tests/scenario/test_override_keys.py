@@ -81,3 +81,20 @@ def test_a_model_level_problem_is_blamed_on_where_its_field_came_from(tmp_path):
     path.write_text("name: s\nhorizon: 2m\nfaults: [{target: event_bus, kind: outage, start: 0, duration: 5m}]\n")
     with pytest.raises(ScenarioError, match=rf"^{path}: faults\.0: the event_bus takes allocation_cut faults only$"):
         load(path, overrides=Overrides({"horizon": "1m"}, source="--set"))  # the fault is the file's
+
+
+def test_a_section_after_fields_inside_it_is_refused_and_before_them_is_merged():
+    with pytest.raises(ScenarioError) as info:
+        load(DEFAULT, overrides=Overrides({"ingestion.records_per_request": 20, "ingestion.request_linger": "1s",
+                                           "ingestion": {"max_payload_bytes": 5000}}, source="--set"))
+    assert str(info.value) == ("--set: ingestion: a whole section given after ingestion.records_per_request, "
+                               "ingestion.request_linger would discard them; give the section first and the fields "
+                               "after it, or put them inside it")
+    with pytest.raises(ScenarioError, match=r"^overrides: identity\.batch: .* after identity\.batch\.duration\.p95 "
+                                            r"would discard it;"):
+        load(DEFAULT, overrides={"identity.batch.duration.p95": "2h", "identity.batch": {"runs_per_day": 1}})
+    ing = load(DEFAULT, overrides={"ingestion": {"max_payload_bytes": 5000}, "ingestion.records_per_request": 20,
+                                   "ingestion.request_linger": "1s"}).ingestion
+    assert (ing.max_payload_bytes, ing.records_per_request, ing.request_linger) == (5000, 20, 1.0)
+    other = load(DEFAULT, overrides={"ingestion.records_per_request": 20, "identity.batch": {"runs_per_day": 1}})
+    assert other.ingestion.records_per_request == 20 and other.identity.batch.runs_per_day == 1

@@ -1,0 +1,49 @@
+"""Sweeps check their LHS ranges up front (both ends must be valid values of the field, whatever the
+samples draw) and pass the runs' warnings on, each distinct one once."""
+
+import pytest
+
+import sim
+from sim.experiments.sweep import SweepResult, check_lhs
+from sim.experiments.tasks import make_task, run_task
+from sim.scenario.load import ScenarioError, load
+from tests.conftest import DEFAULT
+
+
+@pytest.mark.parametrize("key, lo, hi", [("identity.batch.runs_per_day", 0, 4),
+                                         ("visitors.other_email_share", 0.0, 1.0), ("visitors.rate_per_s", 0.5, 3.0)])
+def test_an_lhs_range_within_the_bounds_is_accepted(key, lo, hi):
+    check_lhs(load(DEFAULT), {key: (lo, hi)})
+
+
+@pytest.mark.parametrize("key, lo, hi, says", [
+    ("identity.batch.runs_per_day", 0, 5, "less than or equal to 4 (got 5)"),
+    ("identity.batch.runs_per_day", -1, 4, "greater than or equal to 0 (got -1)"),
+    ("visitors.other_email_share", 0.0, 1.0000001, "less than or equal to 1 (got 1.0000001)"),
+])
+def test_an_lhs_range_past_a_bound_is_refused_naming_it(key, lo, hi, says):
+    with pytest.raises(ScenarioError) as info:
+        check_lhs(load(DEFAULT), {key: (lo, hi)})
+    message = str(info.value)
+    assert message.startswith(f"--lhs {key}={lo}:{hi}: {key}: ") and message.endswith(says), message
+    assert "\n" not in message
+
+
+def test_a_sweep_refuses_the_range_before_running(tmp_path):
+    with pytest.raises(ScenarioError, match=r"^--lhs identity\.batch\.runs_per_day=0:5: "):
+        sim.sweep(DEFAULT, lhs={"identity.batch.runs_per_day": (0, 5)}, samples=1, replications=1,
+                  executor="serial", store=str(tmp_path / "s.duckdb"))
+    assert not (tmp_path / "s.duckdb").exists() or (tmp_path / "s.duckdb").stat().st_size < 1_000_000
+
+
+def test_a_run_task_carries_its_warnings_and_the_sweep_gives_each_once():
+    raw = load(DEFAULT).model_dump(mode="json")
+    task = make_task(raw, "x", "h", {"horizon": "1m", "ingestion.request_linger": "1s"}, 1, 0, 0.0)
+    run = run_task(task)
+    assert run["status"] == "ok"
+    assert "ingestion.request_linger has no effect with records_per_request 1 (each click is sent at once)" in \
+        run["warnings"]
+    failed = run_task({**task, "overrides": {"horizon": -1}})
+    assert failed["status"] == "failed" and failed["warnings"] == []
+    result = SweepResult(runs=[{"warnings": ["b", "a"]}, {"warnings": ["a", "c"]}, {"status": "failed"}])
+    assert result.warnings() == ["b", "a", "c"]
