@@ -99,4 +99,8 @@ def check_size(scenario, overrides, max_memory, figures: bool = False, copies: i
     from sim.systems import get
 
     sc = load(scenario, overrides)
-    budget.check(get(sc.system).estimate(sc, **options), str(scenario), max_memory, figures=figures, copies=copies)
+    system = get(sc.system)
+    lighter = system.estimate(sc, **{**options, "ledger": "aggregate"}) \
+        if system.aggregate_kinds and options.get("ledger", "full") == "full" and copies == 1 else None
+    budget.check(system.estimate(sc, **options), str(scenario), max_memory, figures=figures, copies=copies,
+                 aggregate=lighter)

@@ -61,9 +61,10 @@ def human(n: float) -> str:
 
 
 def check(estimate, source: str, max_memory: str | int | float | None = None, figures: bool = False,
-          copies: int = 1) -> None:
+          copies: int = 1, aggregate=None) -> None:
     """Raise :class:`RunTooLarge` when ``copies`` runs of this size (with their figures, if drawn)
-    would not fit the limit."""
+    would not fit the limit. ``aggregate``: the same run's estimate with an aggregate ledger,
+    offered as a way out when it fits."""
     need = (estimate.memory_bytes + (estimate.figures_bytes if figures else 0.0)) * copies
     limit = limit_bytes(max_memory)
     if need <= limit:
@@ -74,6 +75,9 @@ def check(estimate, source: str, max_memory: str | int | float | None = None, fi
     ways = ["shorten the horizon or lower the traffic"]
     if figures and estimate.memory_bytes * copies <= limit:
         ways.append(f"run with --no-plots ({human(estimate.memory_bytes * copies)})")
+    lighter = None if aggregate is None else (aggregate.memory_bytes + (aggregate.figures_bytes if figures else 0.0))
+    if lighter is not None and lighter * copies <= limit:
+        ways.append(f"keep the clicks as aggregates with --ledger aggregate ({human(lighter * copies)})")
     if copies > 1:
         ways.append("use fewer --workers")
     ways.append(f"raise the limit with --max-memory {human(need * 1.1).replace(' ', '').replace(',', '')}")

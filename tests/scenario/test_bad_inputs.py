@@ -141,3 +141,23 @@ def test_a_day_of_ten_million_clicks_with_figures_is_planned_at_the_measured_siz
     planned = est.memory_bytes + est.figures_bytes
     assert 1.02e9 < planned < 2 * 1.02e9
     assert est.figures_bytes < 0.2 * est.memory_bytes
+
+
+def test_an_aggregate_ledger_is_offered_when_it_fits_and_only_then():
+    from sim.runs.budget import check
+    from sim.systems.base import Estimate
+
+    full, light = Estimate({"click": 1e6}, 900.0, 100.0), Estimate({"click": 1e6}, 300.0, 0.0)
+    with pytest.raises(RunTooLarge, match=r"--ledger aggregate \(300 B\)"):
+        check(full, "s.yaml", max_memory=300, figures=True, aggregate=light)  # exactly at the limit: offered
+    with pytest.raises(RunTooLarge) as refused:
+        check(full, "s.yaml", max_memory=299, figures=True, aggregate=light)
+    assert "--ledger" not in str(refused.value)
+
+
+def test_a_run_too_big_in_full_names_the_aggregate_ledger_that_fits(sim_cmd, tmp_path):
+    proc = cli(sim_cmd, "run", str(DEFAULT), "--set", "horizon=7d", "--set", "visitors.rate_per_s=100",
+               "--max-memory", "16GB", "--out", str(tmp_path))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "a run of 302.4M clicks needs about" in proc.stderr
+    assert "keep the clicks as aggregates with --ledger aggregate (" in proc.stderr
