@@ -157,7 +157,8 @@ class WebhookSender(Actor):
                 yield self._turn(mid)
                 token = True
                 continue
-            wait = 0.0 if token else self.limiter.admit(env.now)
+            # a refused connection never reaches the endpoint: it takes no slot of its rate limit
+            wait = 0.0 if token or down else self.limiter.admit(env.now)
             token = False
             if first:
                 self.ledger.stamp("webhook", "post", np.array([mid]), env.now)
