@@ -15,16 +15,18 @@ from sim.scenario.errors import ScenarioError
 from sim.systems import get
 from tests.conftest import DEFAULT, SCENARIOS
 
-SHORT = {"horizon": "3h", "visitors.rate_per_s": 4}
+SHORT = {"horizon": "1h", "visitors.rate_per_s": 4}
+OUTAGE = {"horizon": "4h", "visitors.rate_per_s": 3, "identity.batch.runs_per_day": 4,
+          "visitors.other_email_share": 0.3, "faults": [{"target": "crm", "kind": "error_rate", "rate": 1.0,
+                                                         "start": "1h", "duration": "2h"}]}
 
 
 @pytest.fixture(scope="module")
 def both():
     """The CRM outage scenario (a fault downstream of the clicks), full and aggregate."""
-    ov = {"horizon": "6h", "visitors.rate_per_s": 4, "identity.batch.runs_per_day": 4,
-          "visitors.other_email_share": 0.3}
     path = SCENARIOS / "crm_outage.yaml"
-    return sim.run(path, overrides=ov, progress=False), sim.run(path, overrides=ov, progress=False, ledger="aggregate")
+    return (sim.run(path, overrides=OUTAGE, progress=False),
+            sim.run(path, overrides=OUTAGE, progress=False, ledger="aggregate"))
 
 
 def test_every_count_equals_the_full_ledgers(both):
@@ -57,10 +59,8 @@ def test_latencies_agree_exactly_downstream_and_to_the_histogram_upstream(both):
 
 def test_the_outage_downstream_changes_the_headline_in_both_modes(both):
     full, agg = both
-    calm = sim.run(SCENARIOS / "crm_outage.yaml", overrides={"horizon": "6h", "visitors.rate_per_s": 4,
-                                                               "identity.batch.runs_per_day": 4,
-                                                               "visitors.other_email_share": 0.3, "faults": []},
-                   progress=False, ledger="aggregate")
+    calm = sim.run(SCENARIOS / "crm_outage.yaml", overrides={**OUTAGE, "faults": []}, progress=False,
+                   ledger="aggregate")
     assert calm.intent_summary()["caught"] > agg.intent_summary()["caught"] == full.intent_summary()["caught"]
 
 
@@ -92,7 +92,7 @@ def test_the_plan_for_an_aggregate_run_is_smaller():
 
 
 def test_the_real_time_path_folds_too():
-    ov = {**SHORT, "horizon": "30m", "realtime.enabled": True}
+    ov = {**SHORT, "horizon": "10m", "realtime.enabled": True}
     full = sim.run(DEFAULT, overrides=ov, progress=False)
     agg = sim.run(DEFAULT, overrides=ov, progress=False, ledger="aggregate")
     assert full.conservation.to_dict() == agg.conservation.to_dict()
@@ -101,21 +101,15 @@ def test_the_real_time_path_folds_too():
 
 def test_the_cli_flag_digest_across_processes_and_refusals(sim_cmd, tmp_path):
     def cli(*args):
-        return subprocess.run([*sim_cmd, "run", str(DEFAULT), "--set", "horizon=1h", "--no-plots", "-q", *args],
+        return subprocess.run([*sim_cmd, "run", str(DEFAULT), "--set", "horizon=30m", "--no-plots", *args],
                               capture_output=True, text=True, timeout=300)
 
-    digests = []
-    for k in range(2):
-        out = tmp_path / f"a{k}"
-        proc = cli("--ledger", "aggregate", "--out", str(out))
-        assert proc.returncode == 0, proc.stderr
-        digests.append(json.loads((out / "summary.json").read_text())["ledger_digest"])
-    assert digests[0] == digests[1]
-    table = cli("--ledger", "aggregate", "--out", str(tmp_path / "t"), "--seed", "3")
-    assert table.returncode == 0
-    shown = subprocess.run([*sim_cmd, "run", str(DEFAULT), "--set", "horizon=20m", "--no-plots", "--ledger",
-                            "aggregate", "--out", str(tmp_path / "shown")], capture_output=True, text=True, timeout=300)
+    shown = cli("--ledger", "aggregate", "--out", str(tmp_path / "a0"))
+    quiet = cli("--ledger", "aggregate", "--out", str(tmp_path / "a1"), "-q")
+    assert shown.returncode == quiet.returncode == 0, shown.stderr + quiet.stderr
     assert "aggregate ledger: click latencies are percentiles from histograms" in shown.stdout
+    digests = [json.loads((tmp_path / f"a{k}" / "summary.json").read_text())["ledger_digest"] for k in range(2)]
+    assert digests[0] == digests[1]
     bad = cli("--ledger", "aggregate", "--replications", "2", "--out", str(tmp_path / "r"))
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "--ledger aggregate: replications keep the full ledger" in bad.stderr
