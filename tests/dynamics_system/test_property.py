@@ -80,6 +80,8 @@ def scenarios(draw):
     if draw(st.booleans()):
         faults.append({"target": draw(CHANNEL), "kind": "error_rate", "rate": draw(SHARE),
                        "start": draw(st.integers(0, 3000)), "duration": draw(st.integers(1, 3000))})
+    median = draw(st.integers(0, 120))
+    latency = {"median": median, "p95": 300 if median else 0}  # a p95 above a median of 0 is refused
     return {
         "system": "dynamics_journeys", "name": "random", "horizon": draw(st.integers(600, 7200)),
         "seed": draw(st.integers(0, 10_000)),
@@ -95,7 +97,7 @@ def scenarios(draw):
                                              "max_concurrent": draw(st.integers(1, 3))}},
         "trigger_processing": {"capacity_per_min": draw(st.floats(1, 3000)), "cycle": draw(st.integers(1, 60)),
                                "max_backlog_age": draw(st.integers(1, 1800)),
-                               "latency": {"median": draw(st.integers(0, 120)), "p95": 300}},
+                               "latency": latency},
         "channels": {"sms": {"rate_limit_per_s": draw(st.floats(0.05, 50)), "burst": draw(st.integers(1, 5)),
                              "latency": {"median": 1, "p95": 10}, "bounce_rate": draw(SHARE),
                              "error_rate": draw(SHARE)}},
