@@ -220,3 +220,77 @@ def test_drops_keep_their_reason_times_and_last_stage():
 def test_the_block_size_is_a_power_of_two_and_the_grid_the_queue_series_default():
     assert BLOCK & (BLOCK - 1) == 0
     assert folding.GRID_POINTS == RunResult.queue_series.__defaults__[0]
+
+
+def test_a_live_message_ending_exactly_at_the_horizon_has_ended_and_one_just_after_is_in_flight():
+    _, agg = pair(horizon=10.0)
+    ids = agg.create("click", [1.0, 2.0])
+    agg.deliver("click", ids, [10.0, np.nextafter(10.0, 11.0)])
+    assert agg.table("click").base == 0  # still live: answered from the live window
+    assert agg.states_at("click", 10.0).tolist() == [DELIVERED, IN_FLIGHT]
+
+
+def test_the_window_folds_its_oldest_block_only_beyond_its_size():
+    _, agg = pair()
+    table = agg.table("click")
+    agg.create("click", np.zeros(folding.MAX_LIVE))  # nothing ended: the window is full, not over
+    assert table.base == 0 and not table.waiting
+    agg.create("click", [0.0])
+    assert table.base == BLOCK and len(table.waiting) == BLOCK
+
+
+def test_the_digest_sees_a_single_stage_time():
+    digests = []
+    for late in (5.0, 5.5):
+        _, agg = pair()
+        ids = agg.create("click", [1.0, 2.0])
+        agg.stamp("click", "ingest", ids, [3.0, late])
+        agg.deliver("click", ids, 6.0)
+        digests.append(result_of(agg).ledger_digest())
+    assert digests[0] != digests[1]
+
+
+def test_queue_lengths_count_a_stamp_exactly_on_a_grid_point_as_the_full_ledger_does():
+    full, agg = pair()
+    grid = np.linspace(0.0, H, folding.GRID_POINTS)
+    for led in (full, agg):
+        ids = led.create("click", grid[[0, 5, 9]])
+        led.stamp("click", "ingest", ids, grid[[5, 9, 20]])
+        led.stamp("click", "done", ids[:2], grid[[6, 30]])
+        led.deliver("click", ids[:2], grid[[6, 30]])
+    a, b = result_of(full), result_of(agg)
+    assert np.array_equal(a.queue_series().to_numpy(), b.queue_series().to_numpy())
+    assert b.occupancy("click", "click", "ingest", grid)[5] == 1  # entered at 0, left at point 5; 1 entered at 5
+
+
+def test_the_last_stage_of_a_drop_reason_is_the_most_common_over_every_block():
+    full, agg = pair()
+    for led in (full, agg):
+        first = led.create("click", np.ones(BLOCK))
+        led.stamp("click", "ingest", first[:3], 2.0)
+        led.drop("click", first[:3], "late", 3.0)  # three reached ingest, in the first block
+        led.deliver("click", first[3:], 3.0)
+        second = led.create("click", np.ones(BLOCK))
+        led.drop("click", second[:1], "late", 3.0)  # one reached only click, in the second
+        led.deliver("click", second[1:], 3.0)
+    assert agg.table("click").base == 2 * BLOCK
+    a, b = result_of(full), result_of(agg)
+    assert a.lost_detail().equals(b.lost_detail())
+    assert b.lost_detail().set_index("reason").loc["late", "last_stage"] == "ingest"
+
+
+def test_histogram_values_at_bin_middles_give_numpys_percentiles_exactly_and_zeros_stay_zero():
+    edges = LatencyHistogram.EDGES
+    middles = np.sqrt(edges[1:-1] * edges[2:])[[100, 4000, 9000, 9001, 12345]]  # one per bin
+    values = np.repeat(middles, [3, 1, 4, 1, 5])
+    hist = LatencyHistogram()
+    hist.add(values)
+    exact = latency_stats(values)
+    for q in ("p50", "p90", "p95", "p99"):
+        assert hist.stats()[q] == pytest.approx(exact[q], rel=1e-12)
+    assert np.allclose(hist.quantiles(np.array([0.2, 0.5, 1.0])),
+                       np.quantile(values, [0.2, 0.5, 1.0], method="inverted_cdf"), rtol=1e-12, atol=0)
+    zeros = LatencyHistogram()
+    zeros.add(np.zeros(3))
+    zeros.add(np.zeros(2))
+    assert zeros.stats()["p50"] == zeros.stats()["p99"] == 0.0
