@@ -294,3 +294,41 @@ def test_histogram_values_at_bin_middles_give_numpys_percentiles_exactly_and_zer
     zeros.add(np.zeros(3))
     zeros.add(np.zeros(2))
     assert zeros.stats()["p50"] == zeros.stats()["p99"] == 0.0
+
+
+def test_memory_is_eleven_bytes_a_message_slot_and_eight_per_live_slot_and_column():
+    _, agg = pair()
+    table = agg.table("click")
+    slots, live = len(table.state), table._live_cap
+    assert table.memory_bytes() == 11 * slots + 8 * live * 3  # ingest, done and the end time live
+    agg.create("click", np.zeros(folding.MAX_LIVE + 1))  # one block waits aside, all in flight
+    assert len(table.waiting) == BLOCK
+    assert table.memory_bytes() == 11 * len(table.state) + 8 * table._live_cap * 3 + BLOCK * (100 + 8 * 3)
+
+
+def test_the_refusals_say_what_and_why():
+    _, agg = pair(horizon=10.0)
+    ids = agg.create("click", [1.0])
+    with pytest.raises(FoldError) as no_stage:
+        agg.stamp("click", "nowhere", ids, 2.0)
+    assert str(no_stage.value) == "kind 'click' has no stage 'nowhere'; stages: ['click', 'ingest', 'done']"
+    with pytest.raises(FoldError) as early:
+        agg.table("click").lost_rows([])
+    assert str(early.value) == "click: the aggregates are read once the run is over"
+    with pytest.raises(FoldError) as view:
+        agg.table("click").view("ingest")
+    assert str(view.value) == ("the stage times of 'click' messages are aggregated (aggregate ledger): only 'click' "
+                               "is kept per message")
+    with pytest.raises(FoldError) as horizon:
+        agg.states_at("click", 5.0)
+    assert str(horizon.value) == "an aggregate ledger answers as of its run's horizon (10 s), not 5 s"
+    agg.deliver("click", ids, 2.0)
+    agg.finish()
+    with pytest.raises(FoldError) as over:
+        agg.stamp("click", "ingest", ids, 3.0)
+    assert str(over.value) == "click: the run is over; its aggregates are final"
+    with pytest.raises(FoldError) as end_t:
+        agg.table("click").end_t  # noqa: B018
+    assert str(end_t.value) == "the end times of 'click' messages are aggregated (aggregate ledger)"
+    with pytest.raises(FoldError, match="stages must be distinct and non-empty"):
+        folding.FoldingTable("x", ["a", "a"], 10.0)
