@@ -124,7 +124,7 @@ class FoldingTable(KindTable):
         self._live_cap = 2 * BLOCK
         self.live = {s: np.full(self._live_cap, np.nan) for s in self.stages[1:]}
         self.live_end = np.full(self._live_cap, np.nan)
-        self.waiting: dict[int, list[float]] = {}  # id -> later stage times and end, of messages
+        self.waiting: dict[int, list[float]] = {}  # id -> later stage times, of messages
         # in flight when their block was folded (the window full); folded one by one as they end
         self._closing = False
         self._ended: dict[int, int] = {}  # block -> messages of it with a terminal state
@@ -193,11 +193,7 @@ class FoldingTable(KindTable):
         old = ids < self.base
         if old.any():  # messages of a block folded while they were in flight: folded now, one by one
             times = np.broadcast_to(np.asarray(t, dtype=float), ids.shape)
-            late = ids[old]
-            rows = np.array([self.waiting.pop(i) for i in late.tolist()]).reshape(len(late), -1)
-            rows[:, -1] = times[old]
-            self._aggregate(late, [self.first[late].copy(), *(rows[:, c].copy() for c in range(len(self.live)))],
-                            rows[:, -1].copy())
+            self._fold_waiting(ids[old], times[old])
             ids, t = ids[~old], times[~old]
         self.live_end[ids - self.base] = t
         blocks, counts = np.unique(ids // BLOCK, return_counts=True)
@@ -214,11 +210,15 @@ class FoldingTable(KindTable):
             self._fold(self.n)
             if self.waiting:
                 late = np.array(sorted(self.waiting), dtype=np.int64)
-                rows = np.array([self.waiting.pop(i) for i in late.tolist()]).reshape(len(late), -1)
-                self._aggregate(late, [self.first[late].copy(), *(rows[:, c].copy() for c in range(len(self.live)))],
-                                rows[:, -1].copy())
+                self._fold_waiting(late, np.full(len(late), np.nan))
             self._ended.clear()
             self.finished = True
+
+    def _fold_waiting(self, ids: np.ndarray, end: np.ndarray) -> None:
+        """Fold messages ``ids`` that waited aside, ending at ``end`` (NaN: still in flight)."""
+        rows = np.array([self.waiting.pop(i) for i in ids.tolist()]).reshape(len(ids), -1)
+        self._aggregate(ids, [self.first[ids].copy(), *(rows[:, c].copy() for c in range(len(self.live)))],
+                        np.array(end, dtype=float))
 
     def _writable(self) -> None:
         if self.finished:
@@ -235,9 +235,9 @@ class FoldingTable(KindTable):
         cols = [self.first[lo:upto].copy(), *(self.live[s][:m].copy() for s in self.stages[1:])]
         end = self.live_end[:m].copy()
         flying = self.state[lo:upto] == IN_FLIGHT
-        if flying.any() and not self.finishing(upto):
+        if flying.any() and not self._closing:  # at the end, in-flight rows are folded too
             for k in np.flatnonzero(flying).tolist():
-                self.waiting[lo + k] = [*(c[k] for c in cols[1:]), np.nan]
+                self.waiting[lo + k] = [c[k] for c in cols[1:]]
             keep = ~flying
             self._aggregate(np.arange(lo, upto)[keep], [c[keep] for c in cols], end[keep])
         else:
@@ -249,10 +249,6 @@ class FoldingTable(KindTable):
         self.live_end[:rest] = self.live_end[m: m + rest]
         self.live_end[rest:] = np.nan
         self.base = upto
-
-    def finishing(self, upto: int) -> bool:
-        """Whether this fold is the last one (the run is over): in-flight rows are folded too."""
-        return upto == self.n and self._closing
 
     def _aggregate(self, ids: np.ndarray, cols: list[np.ndarray], end: np.ndarray) -> None:
         """Add rows ``ids`` (their stage columns ``cols`` and end times, copies) to the aggregates."""
