@@ -29,44 +29,40 @@ def latency_stats(values: np.ndarray) -> dict:
     """count, p50, p90, p95, p99, max, mean of latencies in seconds (None when there are none);
     NaN values are left out. Percentiles are exact (linear interpolation between order statistics,
     as ``numpy.percentile``)."""
+    values = _finite(values)
+    return stats_of_sorted(np.sort(values), float(values.mean()) if len(values) else 0.0)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
-    if not np.isfinite(values).all():
-        values = values[np.isfinite(values)]
-    if len(values) == 0:
+    return values if np.isfinite(values).all() else values[np.isfinite(values)]
+
+
+def stats_of_sorted(ordered: np.ndarray, mean: float) -> dict:
+    """:func:`latency_stats` of finite latencies already sorted ascending, with their ``mean``
+    (given, since numpy's pairwise sum of the unsorted values is the reference to the last bit)."""
+    if len(ordered) == 0:
         return {"count": 0, "p50": None, "p90": None, "p95": None, "p99": None, "max": None, "mean": None}
-    p50, p90, p95, p99 = percentiles(values, (50, 90, 95, 99))
-    return {"count": len(values), "p50": p50, "p90": p90, "p95": p95, "p99": p99,
-            "max": float(values.max()), "mean": float(values.mean())}
+    p50, p90, p95, p99 = percentiles_of_sorted(ordered, (50, 90, 95, 99))
+    return {"count": len(ordered), "p50": p50, "p90": p90, "p95": p95, "p99": p99,
+            "max": float(ordered[-1]), "mean": mean}
 
 
 def percentiles(values: np.ndarray, qs) -> list[float]:
-    """Exact percentiles of finite ``values`` (as ``numpy.percentile``, linear method). A large
-    array is not partitioned whole: a 65,536-bin histogram finds the bins holding the order
-    statistics needed, and only those bins' values are partitioned."""
-    n = len(values)
-    ranks = [(q / 100.0) * (n - 1) for q in qs]  # numpy's order of operations
-    if n < 200_000:
-        return [float(v) for v in np.percentile(values, list(qs))]
-    lo, hi = float(values.min()), float(values.max())
-    if hi == lo:
-        return [lo] * len(ranks)
-    bins = 65_536
-    idx = ((values - lo) * (bins / (hi - lo))).astype(np.int64)
-    np.minimum(idx, bins - 1, out=idx)
-    cum = np.cumsum(np.bincount(idx, minlength=bins))
-    needed = sorted({int(np.floor(r)) for r in ranks} | {min(int(np.floor(r)) + 1, n - 1) for r in ranks})
-    which = np.searchsorted(cum, np.array(needed), side="right")  # the bin of each needed order statistic
-    order: dict[int, float] = {}
-    for b in np.unique(which):
-        members = values[idx == b]
-        first = int(cum[b - 1]) if b > 0 else 0
-        ks = [k for k, w in zip(needed, which) if w == b]
-        part = np.partition(members, [k - first for k in ks])
-        order.update({k: float(part[k - first]) for k in ks})
+    """Exact percentiles of finite ``values`` (as ``numpy.percentile``, linear method, to the last
+    bit). One sort (numpy's SIMD sort is faster than numpy's own selection of several order
+    statistics on large arrays)."""
+    return percentiles_of_sorted(np.sort(np.asarray(values, dtype=float)), qs)
+
+
+def percentiles_of_sorted(ordered: np.ndarray, qs) -> list[float]:
+    """:func:`percentiles` of values already sorted ascending."""
+    n = len(ordered)
     out = []
-    for r in ranks:
+    for q in qs:
+        r = (q / 100.0) * (n - 1)  # numpy's order of operations
         k = int(np.floor(r))
-        below, above, t = order[k], order[min(k + 1, n - 1)], r - k
+        below, above, t = float(ordered[k]), float(ordered[min(k + 1, n - 1)]), r - k
         diff = above - below  # numpy's lerp, for the same last bit
         out.append(float(above - diff * (1 - t)) if t >= 0.5 else float(below + diff * t))
     return out
@@ -76,17 +72,27 @@ def ecdf_points(values: np.ndarray, points: int = 2000) -> tuple[np.ndarray, np.
     """The empirical CDF of ``values`` as step points: every value when there are few, else the
     exact empirical quantiles at ``points`` evenly spaced levels (the same curve, drawn from a
     bounded number of points whatever the run's size)."""
-    values = np.asarray(values, dtype=float)
-    n = len(values)
+    return ecdf_of_sorted(np.sort(np.asarray(values, dtype=float)), points)
+
+
+def ecdf_of_sorted(ordered: np.ndarray, points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ecdf_points` of values already sorted ascending: the quantiles are those of
+    ``numpy.quantile(values, levels, method="inverted_cdf")``."""
+    n = len(ordered)
     if n <= points:
-        x = np.sort(values)
-        return x, np.arange(1, n + 1) / max(n, 1)
+        return ordered, np.arange(1, n + 1) / max(n, 1)
     levels = np.arange(1, points + 1) / points
-    return np.quantile(values, levels, method="inverted_cdf"), levels
+    index = n * levels - 1  # numpy's inverted_cdf: the order statistic ceil(n * level) - 1
+    below = np.floor(index)
+    at = np.where(index - below == 0, below, below + 1).astype(np.intp)
+    return ordered[np.clip(at, 0, n - 1)], levels
 
 
 def _count_at(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """How many of ``times`` are <= each point of the ascending ``grid`` (no sort of ``times``)."""
+    """How many of ``times`` are <= each point of the ascending ``grid`` (no sort of ``times``:
+    one look-up per grid point when they are already ascending, as stage times mostly are)."""
+    if len(times) > 1 and bool((times[1:] >= times[:-1]).all()):
+        return np.searchsorted(times, grid, side="right")
     edges = np.concatenate((grid, [np.inf]))
     bins = np.searchsorted(edges, times, side="left")  # first grid point >= t
     return np.cumsum(np.bincount(bins, minlength=len(edges))[: len(grid)])
@@ -196,8 +202,19 @@ class RunResult:
                                     f"from {folded.kind!r} latencies")
                 cached = self._cache[("stats", key, since)] = folded.hist[key].stats()
             else:
-                cached = self._cache[("stats", key, since)] = latency_stats(self.latency(key, since))
+                cached = self._describe(key, since)
         return cached
+
+    def _describe(self, key: str, since: float, points: int = 2000) -> dict:
+        """Sort ``key``'s latencies once and cache what the summary and the figures need from
+        them: :meth:`stats` and, for the whole run, :meth:`latency_ecdf` at ``points``."""
+        values = _finite(self.latency(key, since))
+        ordered = np.sort(values)
+        mean = float(values.mean()) if len(values) else 0.0
+        stats = self._cache[("stats", key, since)] = stats_of_sorted(ordered, mean)
+        if since == 0:
+            self._cache[("ecdf", key, points)] = (*ecdf_of_sorted(ordered, points), len(ordered))
+        return stats
 
     def latency_ecdf(self, key: str, points: int = 2000) -> tuple[np.ndarray, np.ndarray, int]:
         """The empirical CDF of ``key``'s latencies as step points (x in seconds, fraction), and
@@ -205,8 +222,10 @@ class RunResult:
         quantiles at ``points`` even levels (from the histogram for an aggregated kind)."""
         folded = self.folded(key)
         if folded is None:
-            values = self.latency(key)
-            return (*ecdf_points(values, points), len(values))
+            if ("ecdf", key, points) not in self._cache:
+                self._describe(key, 0.0, points)
+            x, y, n = self._cache[("ecdf", key, points)]
+            return x.copy(), y.copy(), n
         hist = folded.hist[key]
         levels = np.arange(1, min(hist.n, points) + 1) / max(min(hist.n, points), 1)
         return (hist.quantiles(levels) if hist.n else np.empty(0)), levels, hist.n
@@ -398,9 +417,9 @@ class RunResult:
         ta = self.ledger.table(kind).view(a)
         tb = self.ledger.table(kind).view(b)
         end = self.ledger.table(kind).end_t[: len(ta)]
-        entered = np.isfinite(ta) & (ta <= h)
-        leave = np.where(np.isfinite(tb) & (tb <= h), tb, np.where(np.isfinite(end) & (end <= h), end, np.inf))
-        return _count_at(ta[entered], grid) - _count_at(leave[entered], grid)
+        entered = ta <= h  # NaN (never entered) compares false
+        leave = np.where(tb <= h, tb, end)[entered]  # left b, else ended (an end past the horizon is never counted)
+        return _count_at(ta[entered], grid) - _count_at(leave, grid)
 
     def queue_series(self, points: int = GRID_POINTS) -> pd.DataFrame:
         """Occupancy of every stage over time (columns ``<from>-><to>``, index: time in seconds)."""

@@ -1,4 +1,4 @@
-"""Exact percentiles of large arrays, checked against numpy to the last bit."""
+"""Exact percentiles and empirical-CDF points from one sort, checked against numpy to the last bit."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -9,10 +9,39 @@ from hypothesis import strategies as st
 @given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=50),
        st.integers(200_000, 260_000), st.integers(0, 2**32 - 1))
 def test_exact_percentiles_equal_numpy_on_large_arrays(head, n, seed):
-    """The histogram-guided selection gives numpy.percentile's values to the last bit."""
+    """Order statistics of one sort, interpolated as numpy does, give numpy.percentile's values."""
     from sim.results.run_result import percentiles
 
     rng = np.random.default_rng(seed)
     values = np.concatenate([np.array(head), rng.lognormal(3, 2, n), np.repeat(rng.uniform(0, 100, 3), 5000)])
     qs = (0, 1, 50, 90, 95, 99, 100)
     assert percentiles(values, qs) == [float(v) for v in np.percentile(values, qs)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 1e9, allow_nan=False), min_size=1, max_size=300),
+       st.sampled_from([0.0, 0.001, 0.5, 2.5]), st.integers(1, 400))
+def test_exact_percentiles_equal_numpy_on_small_and_tied_arrays(values, grain, q_steps):
+    from sim.results.run_result import percentiles
+
+    v = np.array(values) if grain == 0 else np.round(np.array(values) / grain) * grain
+    qs = [100 * i / q_steps for i in range(q_steps + 1)]
+    assert percentiles(v, qs) == [float(x) for x in np.percentile(v, qs)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=400), st.integers(1, 500),
+       st.integers(0, 3))
+def test_ecdf_points_are_numpys_inverted_cdf_quantiles(values, points, decimals):
+    """Above ``points`` values, the curve's x are numpy.quantile(..., method="inverted_cdf") at
+    the levels i/points; at or below, every value sorted with levels i/n."""
+    from sim.results.run_result import ecdf_points
+
+    v = np.round(np.array(values), decimals)
+    x, levels = ecdf_points(v, points)
+    if len(v) <= points:
+        assert (x == np.sort(v)).all() and (levels == np.arange(1, len(v) + 1) / len(v)).all()
+    else:
+        expect = np.arange(1, points + 1) / points
+        assert (levels == expect).all()
+        assert (x == np.quantile(v, expect, method="inverted_cdf")).all()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.core.dense_ids import SeenIds
 from sim.domain.events import PAGE_VIEW
 
 
@@ -21,7 +22,7 @@ class GroundTruth:
         self._views: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._person: list[np.ndarray] = []
         self._n = 0
-        self._seen = np.zeros(1024, dtype=bool)  # event ids seen (a resent copy repeats its id)
+        self._seen = SeenIds()  # event ids seen (a resent copy repeats its id)
 
     def __call__(self, ids: np.ndarray, cols: dict) -> None:
         if not len(ids):
@@ -39,17 +40,7 @@ class GroundTruth:
             self._views.append((ids[keep], person[keep], cols["event_time"][keep]))
 
     def _first_time(self, event_id: np.ndarray) -> np.ndarray:
-        top = int(event_id.max()) + 1 if len(event_id) else 0
-        if top > len(self._seen):
-            grown = np.zeros(max(top, 2 * len(self._seen)), dtype=bool)
-            grown[: len(self._seen)] = self._seen
-            self._seen = grown
-        first = ~self._seen[event_id]
-        _, where = np.unique(event_id, return_index=True)
-        once = np.zeros(len(event_id), dtype=bool)
-        once[where] = True
-        self._seen[event_id] = True
-        return first & once
+        return self._seen.first_time(event_id)
 
     def person_of(self, click_ids: np.ndarray) -> np.ndarray:
         """The true person of each click id (−1: unknown id or anonymous script row)."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.actors.base import Actor, RunContext
 from sim.core.batch import Batch
+from sim.core.dense_ids import SeenIds
 from sim.core.dists import unit_noise
 from sim.core.ledger import Ledger
 from sim.core.station import FifoStation
@@ -25,7 +26,7 @@ class SeenEventIds:
     row per event id."""
 
     def __init__(self) -> None:
-        self._seen = np.zeros(1024, dtype=bool)
+        self._seen = SeenIds()
         self.dropped = 0  # repeats dropped by keep_first
 
     def keep_first(self, batch: Batch, ledger: Ledger, t: float) -> Batch:
@@ -39,20 +40,7 @@ class SeenEventIds:
 
     def repeats(self, event_id: np.ndarray) -> np.ndarray:
         """Rows whose event id was processed before (in an earlier call or earlier in this one)."""
-        if not len(event_id):
-            return np.zeros(0, dtype=bool)
-        top = int(event_id.max()) + 1
-        if top > len(self._seen):
-            grown = np.zeros(max(top, 2 * len(self._seen)), dtype=bool)
-            grown[: len(self._seen)] = self._seen
-            self._seen = grown
-        dup = self._seen[event_id].copy()
-        _, first = np.unique(event_id, return_index=True)
-        repeat = np.ones(len(event_id), dtype=bool)
-        repeat[first] = False
-        dup |= repeat
-        self._seen[event_id] = True
-        return dup
+        return ~self._seen.first_time(event_id)
 
 
 class Lakehouse(Actor):
