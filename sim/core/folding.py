@@ -108,7 +108,10 @@ class FoldingTable(KindTable):
 
     folding = True
 
-    def __init__(self, kind: str, stages: list[str], horizon: float, capacity: int = 1024) -> None:
+    def __init__(self, kind: str, stages: list[str], horizon: float, capacity: int = 1024,
+                 parent_kind: str | None = None) -> None:
+        if parent_kind is not None:
+            raise LedgerError(f"kind {kind!r}: only a kind without parents can be aggregated")
         if len(set(stages)) != len(stages) or not stages:
             raise FoldError(f"kind {kind!r}: stages must be distinct and non-empty")
         self.kind, self.stages, self.parent_kind, self.parent = kind, list(stages), None, None
@@ -154,7 +157,9 @@ class FoldingTable(KindTable):
             self.live_end = _grown(self.live_end, cap, np.nan)
             self._live_cap = cap
 
-    def create(self, t: np.ndarray) -> np.ndarray:
+    def append(self, t: np.ndarray, parent=None) -> np.ndarray:
+        if parent is not None:
+            raise LedgerError(f"kind {self.kind!r} has no parent kind")
         self._writable()
         k, start = len(t), self.n
         self._grow(start + k)
@@ -344,6 +349,10 @@ class FoldingTable(KindTable):
         """The per-column digests in column order (after :meth:`finish`)."""
         self._final()
         return b"".join(self._hash[c].digest() for c in [*self.stages, "state", "reason"])
+
+    def digest_into(self, h, horizon: float) -> None:
+        """Feed the aggregate's digest to the hash ``h`` (as of its own horizon)."""
+        h.update(self.digest_bytes())
 
     def _final(self) -> None:
         if not self.finished:

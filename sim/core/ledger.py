@@ -22,12 +22,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from sim.core.folding import FoldingTable
 
 Ids = np.ndarray | Sequence[int]  # message ids: an int64 array, or a list of ints
 Times = np.ndarray | Sequence[float] | float  # one time per id, or one for all
@@ -90,6 +86,64 @@ class KindTable:
         """The live part of a stage column (a view, not a copy)."""
         return self.stamp[column][: self.n]
 
+    # -- what the ledger asks of a table (an aggregate table answers the same questions) -----
+    def append(self, t: np.ndarray, parent: np.ndarray | int | None = None) -> np.ndarray:
+        """New messages at times ``t`` (their first stage); returns their ids."""
+        k = len(t)
+        start = self.n
+        self._grow(start + k)
+        self.n = start + k
+        self.stamp[self.stages[0]][start : start + k] = t
+        if parent is not None:
+            if self.parent is None:
+                raise LedgerError(f"kind {self.kind!r} has no parent kind")
+            self.parent[start : start + k] = parent
+        return np.arange(start, start + k, dtype=np.int64)
+
+    def put(self, stage: str, ids: Ids, t: Times) -> None:
+        """Messages ``ids`` left ``stage`` at times ``t``."""
+        try:
+            column = self.stamp[stage]
+        except KeyError:
+            raise LedgerError(f"kind {self.kind!r} has no stage {stage!r}; stages: {self.stages}") from None
+        column[ids] = t
+
+    def end(self, ids: np.ndarray, t: Times, state: int, reason: int) -> None:
+        """Give messages ``ids`` (already checked: known, in flight) their terminal state."""
+        self.state[ids] = state
+        self.reason[ids] = reason
+        self.end_t[ids] = t
+
+    def finish(self) -> None:
+        """The run is over (nothing to do for a full table)."""
+
+    def states_at(self, horizon: float) -> np.ndarray:
+        """Terminal state of each message as of ``horizon`` (later terminations are in flight)."""
+        state = self.state[: self.n].copy()
+        state[self.end_t[: self.n] > horizon] = IN_FLIGHT
+        return state
+
+    def stamp_at(self, stage: str, message_id: int) -> float:
+        """One message's time at ``stage`` (NaN: not reached)."""
+        return float(self.stamp[stage][message_id])
+
+    def digest_into(self, h, horizon: float) -> None:
+        """Feed the table as of ``horizon`` to the hash ``h``: stage times rounded to the
+        nanosecond (later ones as NaN), states (later terminations in flight), reasons."""
+        step = 1 << 20  # in slices of a million rows: the same bytes, without whole-column copies
+        for stage in self.stages:
+            column = self.view(stage)
+            for lo in range(0, self.n, step):
+                part = column[lo: lo + step].copy()
+                part[part > horizon] = np.nan
+                h.update(np.round(part, 9).tobytes())
+        state, end = self.state[: self.n], self.end_t[: self.n]
+        for lo in range(0, self.n, step):
+            part = state[lo: lo + step].copy()
+            part[end[lo: lo + step] > horizon] = IN_FLIGHT
+            h.update(part.tobytes())
+        h.update(self.reason[: self.n].tobytes())
+
 
 @dataclass
 class Conservation:
@@ -125,31 +179,25 @@ class Ledger:
 
     # -- declaration -------------------------------------------------------------------------
     def register(self, kind: str, stages: list[str], parent_kind: str | None = None,
-                 expected: float = 0, fold_at: float | None = None) -> KindTable:
+                 expected: float = 0) -> KindTable:
         """Declare a kind and its stages in path order; the first stage is its creation.
         ``parent_kind`` is the kind of the messages its ``parent`` ids point to; ``expected``
-        messages (an estimate) are reserved at once, so a large table is not grown by copies.
-        With ``fold_at`` (a horizon, s) the kind is kept as streaming aggregates as of it
-        (:mod:`sim.core.folding`; a root kind only)."""
-        if kind in self.tables:
-            raise LedgerError(f"kind {kind!r} registered twice")
+        messages (an estimate) are reserved at once, so a large table is not grown by copies."""
         capacity = max(1024, int(expected * 1.02) + 1024) if np.isfinite(expected) else 1024
-        if fold_at is not None:
-            from sim.core.folding import FoldingTable
+        return self.adopt(KindTable(kind, stages, capacity=capacity, parent_kind=parent_kind))
 
-            if parent_kind is not None:
-                raise LedgerError(f"kind {kind!r}: only a kind without parents can be aggregated")
-            table: KindTable = FoldingTable(kind, stages, fold_at, capacity=capacity)
-        else:
-            table = KindTable(kind, stages, capacity=capacity, parent_kind=parent_kind)
-        self.tables[kind] = table
+    def adopt(self, table: KindTable) -> KindTable:
+        """Declare a kind with a table made elsewhere (an aggregate ledger's
+        :class:`sim.core.folding.FoldingTable`)."""
+        if table.kind in self.tables:
+            raise LedgerError(f"kind {table.kind!r} registered twice")
+        self.tables[table.kind] = table
         return table
 
     def finish(self) -> None:
         """The run is over: aggregate kinds fold their last messages (no-op for the others)."""
         for table in self.tables.values():
-            if table.folding:
-                cast("FoldingTable", table).finish()
+            table.finish()
 
     def table(self, kind: str) -> KindTable:
         try:
@@ -168,34 +216,11 @@ class Ledger:
     # -- writing ---------------------------------------------------------------------------
     def create(self, kind: str, t: np.ndarray | float, parent: np.ndarray | int | None = None) -> np.ndarray:
         """Create ``len(t)`` messages at times ``t`` (stamped on the kind's first stage)."""
-        table = self.table(kind)
-        t = np.atleast_1d(np.asarray(t, dtype=float))
-        if table.folding:
-            if parent is not None:
-                raise LedgerError(f"kind {kind!r} has no parent kind")
-            return cast("FoldingTable", table).create(t)
-        k = len(t)
-        start = table.n
-        table._grow(start + k)
-        table.n = start + k
-        table.stamp[table.stages[0]][start : start + k] = t
-        if parent is not None:
-            if table.parent is None:
-                raise LedgerError(f"kind {kind!r} has no parent kind")
-            table.parent[start : start + k] = parent
-        return np.arange(start, start + k, dtype=np.int64)
+        return self.table(kind).append(np.atleast_1d(np.asarray(t, dtype=float)), parent)
 
     def stamp(self, kind: str, stage: str, ids: Ids, t: Times) -> None:
         """Record that messages ``ids`` left ``stage`` at times ``t``."""
-        table = self.table(kind)
-        if table.folding:
-            cast("FoldingTable", table).put(stage, ids, t)
-            return
-        try:
-            column = table.stamp[stage]
-        except KeyError:
-            raise LedgerError(f"kind {kind!r} has no stage {stage!r}; stages: {table.stages}") from None
-        column[ids] = t
+        self.table(kind).put(stage, ids, t)
 
     def _terminate(self, kind: str, message_ids: Ids, t: Times, state: int, reason: int) -> None:
         table = self.table(kind)
@@ -208,12 +233,7 @@ class Ledger:
         if already.any():
             bad = ids[already][:5].tolist()
             raise LedgerError(f"{kind}: messages {bad} already have a terminal state")
-        if table.folding:
-            cast("FoldingTable", table).end(ids, t, state, reason)
-            return
-        table.state[ids] = state
-        table.reason[ids] = reason
-        table.end_t[ids] = t
+        table.end(ids, t, state, reason)
 
     def deliver(self, kind: str, ids: Ids, t: Times) -> None:
         """Messages ``ids`` reached the end of their path at times ``t``."""
@@ -226,12 +246,7 @@ class Ledger:
     # -- reading ---------------------------------------------------------------------------
     def states_at(self, kind: str, horizon: float) -> np.ndarray:
         """Terminal state of each message as of ``horizon`` (later terminations are in flight)."""
-        table = self.table(kind)
-        if table.folding:
-            return cast("FoldingTable", table).states_at(horizon)
-        state = table.state[: table.n].copy()
-        state[table.end_t[: table.n] > horizon] = IN_FLIGHT
-        return state
+        return self.table(kind).states_at(horizon)
 
     def stage_times(self, kind: str, stage: str, horizon: float | None = None) -> np.ndarray:
         """A copy of a stage column with stamps later than ``horizon`` set to NaN."""
@@ -252,8 +267,7 @@ class Ledger:
         table = self.table(kind)
         reached = table.stages[0]
         for stage in table.stages:
-            t = cast("FoldingTable", table).stamp_at(stage, message_id) if table.folding \
-                else table.stamp[stage][message_id]
+            t = table.stamp_at(stage, message_id)
             if not np.isnan(t) and t <= horizon:
                 reached = stage
         return reached
@@ -261,25 +275,9 @@ class Ledger:
     def digest(self, horizon: float) -> str:
         """A SHA-256 over every table as of ``horizon``: equal digests mean identical runs."""
         h = hashlib.sha256()
-        step = 1 << 20  # in slices of a million rows: the same bytes, without whole-column copies
         for kind in sorted(self.tables):
-            table = self.tables[kind]
             h.update(kind.encode())
-            if table.folding:  # an aggregate kind: the digests of its columns (sim.core.folding)
-                h.update(cast("FoldingTable", table).digest_bytes())
-                continue
-            for stage in table.stages:
-                column = table.view(stage)
-                for lo in range(0, table.n, step):
-                    part = column[lo: lo + step].copy()
-                    part[part > horizon] = np.nan
-                    h.update(np.round(part, 9).tobytes())
-            state, end = table.state[: table.n], table.end_t[: table.n]
-            for lo in range(0, table.n, step):
-                part = state[lo: lo + step].copy()
-                part[end[lo: lo + step] > horizon] = IN_FLIGHT
-                h.update(part.tobytes())
-            h.update(table.reason[: table.n].tobytes())
+            self.tables[kind].digest_into(h, horizon)
         return h.hexdigest()
 
 

@@ -15,6 +15,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from sim.results.distribution import ecdf_points
+
 FAULT_COLOURS = {"outage": "#d62728", "error_rate": "#ff7f0e", "slowdown": "#9467bd", "allocation_cut": "#8c564b"}
 STYLES = ("-", "--", "-.", ":")
 
@@ -45,9 +47,7 @@ def _axes(ax, size=(8, 5)):
 
 
 def ecdf(values: np.ndarray, points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-    """The empirical CDF of ``values`` as step points (see :func:`sim.results.run_result.ecdf_points`)."""
-    from sim.results.run_result import ecdf_points
-
+    """The empirical CDF of ``values`` as step points (see :func:`sim.results.distribution.ecdf_points`)."""
     return ecdf_points(values, points)
 
 

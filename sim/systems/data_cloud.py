@@ -47,6 +47,7 @@ from sim.actors.data_cloud.realtime import RealtimeGraph
 from sim.actors.data_cloud.segments import SegmentActor
 from sim.actors.data_cloud.visitors import ClickSource, VisitorModel, WebVisitors
 from sim.actors.data_cloud.webhooks import WebhookSender
+from sim.core.folding import FoldingTable
 from sim.core.ledger import DELIVERED, DROPPED, IN_FLIGHT, Ledger
 from sim.core.lineage import reactions
 from sim.core.rng import RandomStreams
@@ -160,8 +161,12 @@ def new_context(scenario, seed: int, kinds: list[Kind], expected: dict[str, floa
     streams and the faults."""
     ledger = Ledger()
     for kind in kinds:
-        ledger.register(kind.name, list(kind.stages), kind.parent, expected=(expected or {}).get(kind.name, 0),
-                        fold_at=scenario.horizon if kind.name in aggregate else None)
+        size = (expected or {}).get(kind.name, 0)
+        if kind.name in aggregate:
+            ledger.adopt(FoldingTable(kind.name, list(kind.stages), scenario.horizon,
+                                      capacity=max(1024, int(size * 1.02) + 1024), parent_kind=kind.parent))
+        else:
+            ledger.register(kind.name, list(kind.stages), kind.parent, expected=size)
     return RunContext(simpy.Environment(), ledger, RandomStreams(seed), scenario.horizon,
                       start_epoch_s=scenario.start_epoch_s, faults=faults_of(scenario))
 
@@ -321,7 +326,7 @@ class DataCloud(System[DataCloudScenario]):
         return classify(found, actions[actions["person"] >= 0], firings, sc.catch_within, h)
 
     def intent_summary(self, result) -> dict:
-        from sim.results.run_result import latency_stats
+        from sim.results.distribution import latency_stats
 
         frame = result.intents()
         return {**summarize(frame),
@@ -442,7 +447,7 @@ class DataCloud(System[DataCloudScenario]):
     def variant_row(self, result) -> dict[str, Any]:
         """Firings, filtered firings, actions, messages lost after the Data Action, intents by
         status, and time to action (intent to reaction) and to the bell, in seconds."""
-        from sim.results.run_result import latency_stats
+        from sim.results.distribution import latency_stats
 
         s = result.intent_summary()
         tta = s["time_to_action_s"]

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from sim.core import folding
-from sim.core.folding import BLOCK, FoldError, LatencyHistogram
+from sim.core.folding import BLOCK, FoldError, FoldingTable, LatencyHistogram
 from sim.core.ledger import DELIVERED, DROPPED, IN_FLIGHT, Ledger, LedgerError, check_conservation
-from sim.results.run_result import RunResult, latency_stats
+from sim.results.distribution import latency_stats
+from sim.results.run_result import RunResult
 
 STAGES = ["click", "ingest", "done"]
 H = 1000.0
@@ -18,7 +19,7 @@ H = 1000.0
 def pair(horizon: float = H) -> tuple[Ledger, Ledger]:
     full, agg = Ledger(), Ledger()
     full.register("click", STAGES)
-    agg.register("click", STAGES, fold_at=horizon)
+    agg.adopt(FoldingTable("click", STAGES, horizon))
     return full, agg
 
 
@@ -127,7 +128,7 @@ def test_what_an_aggregate_table_cannot_answer_is_refused_by_name():
     with pytest.raises(FoldError, match="the run is over"):
         agg.create("click", [1.0])
     with pytest.raises(LedgerError, match="without parents"):
-        agg.register("event", ["a", "b"], parent_kind="click", fold_at=H)
+        agg.adopt(FoldingTable("event", ["a", "b"], H, parent_kind="click"))
 
 
 def test_memory_is_the_compact_columns_plus_a_bounded_live_window():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
        st.integers(200_000, 260_000), st.integers(0, 2**32 - 1))
 def test_exact_percentiles_equal_numpy_on_large_arrays(head, n, seed):
     """Order statistics of one sort, interpolated as numpy does, give numpy.percentile's values."""
-    from sim.results.run_result import percentiles
+    from sim.results.distribution import percentiles
 
     rng = np.random.default_rng(seed)
     values = np.concatenate([np.array(head), rng.lognormal(3, 2, n), np.repeat(rng.uniform(0, 100, 3), 5000)])
@@ -22,7 +22,7 @@ def test_exact_percentiles_equal_numpy_on_large_arrays(head, n, seed):
 @given(st.lists(st.floats(0, 1e9, allow_nan=False), min_size=1, max_size=300),
        st.sampled_from([0.0, 0.001, 0.5, 2.5]), st.integers(1, 400))
 def test_exact_percentiles_equal_numpy_on_small_and_tied_arrays(values, grain, q_steps):
-    from sim.results.run_result import percentiles
+    from sim.results.distribution import percentiles
 
     v = np.array(values) if grain == 0 else np.round(np.array(values) / grain) * grain
     qs = [100 * i / q_steps for i in range(q_steps + 1)]
@@ -35,7 +35,7 @@ def test_exact_percentiles_equal_numpy_on_small_and_tied_arrays(values, grain, q
 def test_ecdf_points_are_numpys_inverted_cdf_quantiles(values, points, decimals):
     """Above ``points`` values, the curve's x are numpy.quantile(..., method="inverted_cdf") at
     the levels i/points; at or below, every value sorted with levels i/n."""
-    from sim.results.run_result import ecdf_points
+    from sim.results.distribution import ecdf_points
 
     v = np.round(np.array(values), decimals)
     x, levels = ecdf_points(v, points)
