@@ -9,27 +9,12 @@ import numpy as np
 
 from sim.actors.data_cloud.apex import ApexTrigger
 from sim.actors.data_cloud.event_bus import DAY_S, EventBus
-from sim.actors.data_cloud.pubsub import PubSubClient
 from sim.scenario.data_cloud import ApexTrigger as ApexSpec
 from sim.scenario.data_cloud import EventBus as BusSettings
-from sim.scenario.data_cloud import PubSubClient as PubSubSpec
-from tests.actors.rig import const, context, publish_at, stamps, states
+from tests.actors.rig import APEX, apex_rig, const, context, publish_at, pubsub_rig, stamps, states
 
 IN_FLIGHT, DELIVERED, DROPPED = 0, 1, 2
-APEX = ("available", "run_start", "processed")
-PUBSUB = ("available", "fetched", "processed")
 ALWAYS_FAILING = ("apex:t", "error_rate", 0.0, 1e6, 1.0)
-
-
-def apex_rig(times, faults=(), **spec):
-    ctx = context(faults=faults, extra_kinds=[("apex:t", APEX)])
-    bus = EventBus(ctx, BusSettings(publish_latency=const(1.0), delivery_latency=const(1.0)))
-    base = {"name": "t", "batch_overhead": 1.0, "per_event": 0.5, "service_cv": 0.0, "retry_delay": 1.0,
-            "retry_delay_max": 60.0}
-    base.update(spec)
-    trigger = ApexTrigger(ctx, bus, ApexSpec(**base))
-    publish_at(ctx, bus, times, {"ContactId__c": "003"})
-    return ctx, trigger
 
 
 def _held(trigger):
@@ -98,16 +83,6 @@ def test_retries_double_from_the_retry_delay_and_stop_at_the_cap():
     ctx.env.run(until=100.0)
     assert stamps(ctx, "apex:t", "processed") == [24.0]
     assert (trig.counts()["runs"], trig.counts()["retries"]) == (4, 3)
-
-
-def pubsub_rig(times, allocation=50_000, fetch_size=100, faults=(), per_event=0.25):
-    ctx = context(faults=faults, extra_kinds=[("pubsub:c", PUBSUB)])
-    bus = EventBus(ctx, BusSettings(publish_latency=const(1.0), delivery_latency=const(1.0),
-                                    delivery_allocation_per_day=allocation))
-    client = PubSubClient(ctx, bus, PubSubSpec(name="c", fetch_size=fetch_size, fetch_latency=0.5,
-                                               per_event=per_event))
-    publish_at(ctx, bus, times)
-    return ctx, client, bus
 
 
 def test_a_fetch_is_held_until_processed_then_the_next_one_starts():

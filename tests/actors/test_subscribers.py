@@ -5,28 +5,16 @@ most 100 events per fetch, the rolling-24 h delivery allocation)."""
 
 import numpy as np
 
-from sim.actors.data_cloud.apex import ApexTrigger
-from sim.actors.data_cloud.event_bus import DAY_S, EventBus
-from sim.actors.data_cloud.pubsub import PubSubClient
-from sim.scenario.data_cloud import ApexTrigger as ApexSpec
-from sim.scenario.data_cloud import EventBus as BusSettings
-from sim.scenario.data_cloud import PubSubClient as PubSubSpec
-from tests.actors.rig import const, context, publish_at, stamps, states
+from sim.actors.data_cloud.event_bus import DAY_S
+from tests.actors import rig
+from tests.actors.rig import stamps, states
 
 IN_FLIGHT, DELIVERED, DROPPED = 0, 1, 2
-APEX = ("available", "run_start", "processed")
-PUBSUB = ("available", "fetched", "processed")
 
 
 def apex_rig(n, faults=(), times=None, **spec):
-    ctx = context(faults=faults, extra_kinds=[("apex:t", APEX)])
-    bus = EventBus(ctx, BusSettings(publish_latency=const(1.0), delivery_latency=const(1.0)))
-    base = {"name": "t", "batch_overhead": 1.0, "per_event": 0.5, "service_cv": 0.0, "retry_delay": 1.0,
-            "retry_delay_max": 60.0}
-    base.update(spec)
-    trigger = ApexTrigger(ctx, bus, ApexSpec(**base))
-    publish_at(ctx, bus, times if times is not None else [0.0] * n, {"ContactId__c": "003"})
-    return ctx, trigger
+    """``n`` events published at 0 (or at ``times``) to the rig's Apex trigger."""
+    return rig.apex_rig(times if times is not None else [0.0] * n, faults, **spec)
 
 
 def test_apex_batches_hold_at_most_batch_size_events():
@@ -84,12 +72,8 @@ def test_partitions_route_by_a_stable_hash_of_the_key():
 
 
 def pubsub_rig(n, allocation=50_000, fetch_size=100, faults=(), times=None):
-    ctx = context(faults=faults, extra_kinds=[("pubsub:c", PUBSUB)])
-    bus = EventBus(ctx, BusSettings(publish_latency=const(1.0), delivery_latency=const(1.0),
-                                    delivery_allocation_per_day=allocation))
-    client = PubSubClient(ctx, bus, PubSubSpec(name="c", fetch_size=fetch_size, fetch_latency=0.5, per_event=0.01))
-    publish_at(ctx, bus, times if times is not None else [0.0] * n)
-    return ctx, client, bus
+    """``n`` events published at 0 (or at ``times``) to the rig's Pub/Sub client (0.01 s an event)."""
+    return rig.pubsub_rig(times if times is not None else [0.0] * n, allocation, fetch_size, faults, per_event=0.01)
 
 
 def test_a_fetch_returns_at_most_fetch_size_events():
