@@ -159,7 +159,8 @@ CONSTANT = "expected a constant (a quoted string, a number, True, False or None)
     ("x\0 == '\0'", "a filter cannot contain a NUL character (column 2)\n  x\0 == '\0'\n   ^"),
     ("x == '" + "a" * 1001 + "'", "a string in a filter has at most 1,000 characters (this one has 1,001) (column 6)"),
     ("(x == 1 or\n y == )", "not a valid expression: invalid syntax: '(x == 1 or\\n y == )'"),
-])
+], ids=["is-operator", "order-on-a-bool", "minus-a-string", "call-under-not", "nul-first", "nul-inside",
+        "long-string", "second-line"])  # ASCII ids: mutmut hands a test back by its id
 def test_errors_on_the_constant_side_inside_not_at_column_one_and_on_a_later_line(expr, message):
     assert error_of(expr).split("\n  ")[0] == message.split("\n  ")[0]
     if "\n" in message:

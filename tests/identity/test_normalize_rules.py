@@ -18,7 +18,8 @@ from sim.domain.identity import RulesError, normalize, parse_rules
     ("digits", "123-45 6", "123456"),
     ("text", "  Pricing   Page ", "pricing page"),
     ("exact", "  ", ""),
-])
+], ids=["email", "email-invalid", "phone-fr", "phone-fr-intl", "phone-au", "phone-us", "phone-short",
+        "name-apostrophe-accent", "name-diaeresis-eszett", "digits", "text", "exact-blank"])  # ASCII ids (mutmut)
 def test_normalisers(spec, raw, expected):
     assert normalize.get(spec)(raw) == expected
 
