@@ -6,7 +6,10 @@ Tables:
   ``replication``, ``warmup_s``, ``status`` (ok | failed), ``error``, ``traceback``, ``wall_s``,
   ``version``, ``finished_at``;
 * ``metrics``: ``run_id``, ``name``, ``value`` (names as in :mod:`sim.experiments.metrics`);
-* ``histograms``: ``run_id``, ``name`` (latency key), ``bin_lo_s``, ``bin_hi_s``, ``count``.
+* ``histograms``: ``run_id``, ``name`` (latency key), ``bin_lo_s``, ``bin_hi_s``, ``count``;
+* ``warnings``: ``run_id``, ``text``: what ``sim run`` would have warned about the run's set-up
+  (settings without effect), so that a sweep resumed from the store still says it (a store written
+  before this table existed gets it, empty, when it is next opened for writing).
 
 Each run is written in one transaction, so a sweep killed at any moment leaves whole runs only. A
 run that is stored with status ok is not run again (resume); a failed one is replaced when it is
@@ -38,6 +41,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR, name VARCHAR, value DOUBLE);
 CREATE TABLE IF NOT EXISTS histograms (run_id VARCHAR, name VARCHAR, bin_lo_s DOUBLE, bin_hi_s DOUBLE,
     count BIGINT);
+CREATE TABLE IF NOT EXISTS warnings (run_id VARCHAR, text VARCHAR);
 """
 
 
@@ -160,6 +164,21 @@ class Store:
             out[rid][name] = value
         return out
 
+    def warnings_of(self, run_ids: list[str]) -> dict[str, list[str]]:
+        """The stored warnings of those of ``run_ids`` that have any, in the order they were given."""
+        if not run_ids:
+            return {}
+        self.con.register("wanted_ids", pd.DataFrame({"run_id": run_ids}))
+        try:
+            rows = self.con.execute("SELECT w.run_id, w.text FROM warnings w JOIN wanted_ids USING (run_id) "
+                                    "ORDER BY w.rowid").fetchall()
+        finally:
+            self.con.unregister("wanted_ids")
+        out: dict[str, list[str]] = {}
+        for rid, text in rows:
+            out.setdefault(rid, []).append(text)
+        return out
+
     def write(self, run: dict) -> None:
         """Store one task result in a single transaction (replacing a failed attempt); a Ctrl-C
         meanwhile is raised after the commit."""
@@ -171,7 +190,7 @@ class Store:
         con.execute("BEGIN TRANSACTION")
         try:
             rid = run["run_id"]
-            for table in ("metrics", "histograms", "runs"):
+            for table in ("metrics", "histograms", "warnings", "runs"):
                 con.execute(f"DELETE FROM {table} WHERE run_id = ?", [rid])
             con.execute("INSERT INTO runs (run_id, scenario, scenario_hash, overrides, seed, replication, warmup_s,"
                         " status, error, traceback, wall_s, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -185,6 +204,8 @@ class Store:
                 frame = pd.DataFrame(run["histograms"], columns=["name", "bin_lo_s", "bin_hi_s", "count"])
                 frame.insert(0, "run_id", rid)
                 self._insert("histograms", frame)
+            if run.get("warnings"):
+                self._insert("warnings", pd.DataFrame({"run_id": rid, "text": list(run["warnings"])}))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -225,8 +246,9 @@ def _ctrl_c_after() -> Iterator[None]:
 
 
 def load(path: str | Path) -> dict[str, pd.DataFrame]:
-    """The store's tables as DataFrames: ``runs``, ``metrics`` (long), ``histograms``, and ``wide``
-    (one row per ok run: run columns, the overrides expanded, one column per metric)."""
+    """The store's tables as DataFrames: ``runs``, ``metrics`` (long), ``histograms``, ``warnings``
+    (empty for a store written before it was kept), and ``wide`` (one row per ok run: run columns,
+    the overrides expanded, one column per metric)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such results store")
@@ -236,10 +258,15 @@ def load(path: str | Path) -> dict[str, pd.DataFrame]:
         runs = con.execute("SELECT * FROM runs ORDER BY scenario, overrides, replication").df()
         metrics = con.execute("SELECT * FROM metrics").df()
         histograms = con.execute("SELECT * FROM histograms").df()
+        kept = con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' "
+                           "AND table_name = 'warnings'").fetchall()
+        warnings = con.execute("SELECT * FROM warnings ORDER BY rowid").df() if kept else \
+            pd.DataFrame({"run_id": pd.Series(dtype=str), "text": pd.Series(dtype=str)})
     finally:
         con.close()
     wide = metrics.pivot_table(index="run_id", columns="name", values="value", aggfunc="first")
     ok = runs[runs["status"] == "ok"].set_index("run_id")
     params = pd.DataFrame([json.loads(o) for o in ok["overrides"]], index=ok.index)
     wide = ok[["scenario", "seed", "replication"]].join(params).join(wide)
-    return {"runs": runs, "metrics": metrics, "histograms": histograms, "wide": wide.reset_index()}
+    return {"runs": runs, "metrics": metrics, "histograms": histograms, "warnings": warnings,
+            "wide": wide.reset_index()}

@@ -76,6 +76,7 @@ class SweepResult:
 
     runs: list[dict] = field(default_factory=list)
     skipped: int = 0
+    stored_warnings: list[str] = field(default_factory=list)  # those of the runs read back from the store
     interrupted: bool = False
     variants: list[dict] = field(default_factory=list)
 
@@ -84,9 +85,9 @@ class SweepResult:
         return [r for r in self.runs if r["status"] != "ok"]
 
     def warnings(self) -> list[str]:
-        """The distinct warnings of this call's runs (settings without effect, as ``sim run`` gives
-        them), each once, in the order they first came."""
-        return list(dict.fromkeys(w for r in self.runs for w in r.get("warnings", ())))
+        """The distinct warnings of the sweep's runs (settings without effect, as ``sim run`` gives
+        them), those read back from the store first, each once, in the order they first came."""
+        return list(dict.fromkeys([*self.stored_warnings, *(w for r in self.runs for w in r.get("warnings", ()))]))
 
     def table(self, metrics: Sequence[str] = HEADLINE, level: float = 0.95) -> pd.DataFrame:
         """One row per variant and metric: mean and CI over this call's ok runs."""
@@ -151,6 +152,8 @@ def sweep(scenario, grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str
             if db is not None:
                 stored = db.metrics_of([t["run_id"] for t in tasks])
                 result.skipped += len(stored)
+                kept = db.warnings_of([t["run_id"] for t in tasks if t["run_id"] in stored])
+                result.stored_warnings += [w for t in tasks for w in kept.get(t["run_id"], ())]
                 for rid, m in stored.items():
                     metrics[where[rid]].append(m)
                 tasks = [t for t in tasks if t["run_id"] not in stored]

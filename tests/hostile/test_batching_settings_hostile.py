@@ -426,11 +426,14 @@ def test_sweep_refuses_bad_grid_values_before_running(tmp_path, grid, words):
     assert not store.exists() or store.stat().st_size < 1_000_000
 
 
-def test_sweep_warns_about_a_grid_value_without_effect(tmp_path):
-    r = invoke("sweep", DEFAULT, "--set", "horizon=1m", "--executor", "serial", "--replications", "1", "-q",
-               "--store", tmp_path / "s.duckdb", "--grid", "ingestion.request_linger=1s,2s")
-    assert r.exit_code == 0, r.output
-    assert "request_linger has no effect" in r.stderr
+def test_sweep_warns_about_a_grid_value_without_effect_again_when_resumed_from_its_store(tmp_path):
+    args = ("sweep", DEFAULT, "--set", "horizon=1m", "--executor", "serial", "--replications", "1", "-q",
+            "--store", tmp_path / "s.duckdb", "--grid", "ingestion.request_linger=1s,2s")
+    for _ in range(2):  # the second call runs nothing: the warnings come from the store
+        r = invoke(*args)
+        assert r.exit_code == 0, r.output
+        assert r.stderr.count("request_linger has no effect") == 1, r.stderr
+    assert "0 run, 0 failed, 2 already in" in r.output
 
 
 def test_sweep_refuses_an_lhs_range_beyond_the_bound(tmp_path):

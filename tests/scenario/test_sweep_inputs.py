@@ -47,3 +47,37 @@ def test_a_run_task_carries_its_warnings_and_the_sweep_gives_each_once():
     assert failed["status"] == "failed" and failed["warnings"] == []
     result = SweepResult(runs=[{"warnings": ["b", "a"]}, {"warnings": ["a", "c"]}, {"status": "failed"}])
     assert result.warnings() == ["b", "a", "c"]
+
+
+def test_a_resumed_sweep_still_gives_the_warnings_of_the_runs_it_reads_back(tmp_path):
+    """The store keeps each run's warnings: a second call that runs nothing (every run is in the
+    store) gives the same warnings, and sim.results.load shows them per run."""
+    store = tmp_path / "s.duckdb"
+    kwargs = {"grid": {"ingestion.request_linger": ["1s", "2s"]}, "replications": 1, "executor": "serial",
+              "store": str(store), "overrides": {"horizon": "1m", "catch_within": "30s"}}
+    first = sim.sweep(DEFAULT, **kwargs)
+    again = sim.sweep(DEFAULT, **kwargs)
+    assert len(first.runs) == 2 and (again.runs, again.skipped) == ([], 2)
+    said = [w for w in first.warnings() if "request_linger has no effect" in w]
+    assert len(said) == 1 and again.warnings() == first.warnings()
+    tables = sim.results.load(store)
+    kept = tables["warnings"]
+    for r in first.runs:  # each run's own warnings, in its order
+        assert kept.loc[kept["run_id"] == r["run_id"], "text"].tolist() == r["warnings"]
+    quiet = sim.sweep(DEFAULT, **{**kwargs, "grid": {"crm.flow.batch_size": [100]}})
+    assert quiet.warnings() == []  # a run without warnings stores none, and reads none back
+
+
+def test_a_store_written_before_warnings_were_kept_still_loads_and_resumes(tmp_path):
+    import duckdb
+
+    store = tmp_path / "old.duckdb"
+    kwargs = {"grid": {"ingestion.request_linger": ["1s"]}, "replications": 1, "executor": "serial",
+              "store": str(store), "overrides": {"horizon": "1m", "catch_within": "30s"}}
+    sim.sweep(DEFAULT, **kwargs)
+    con = duckdb.connect(str(store))
+    con.execute("DROP TABLE warnings")
+    con.close()
+    assert sim.results.load(store)["warnings"].empty
+    again = sim.sweep(DEFAULT, **kwargs)
+    assert (again.skipped, again.warnings()) == (1, [])
