@@ -58,7 +58,7 @@ def test_a_new_store_and_an_existing_store_still_open(tmp_path):
     path = tmp_path / "sub" / "new.duckdb"
     Store(path).close()
     Store(path).close()
-    assert set(load(path)) == {"runs", "metrics", "histograms", "wide"}
+    assert set(load(path)) == {"runs", "metrics", "histograms", "warnings", "wide"}
 
 
 def test_a_store_held_by_another_process_is_busy(tmp_path):
