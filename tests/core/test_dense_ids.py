@@ -28,6 +28,7 @@ def test_a_batch_without_repeats_is_all_first_and_repeats_after_the_first_are_no
     assert first_occurrences(ids).tolist() == [True, True, False, False, True, False]
     assert first_occurrences(np.array([3])).tolist() == [True]
     assert first_occurrences(np.empty(0, dtype=np.int64)).tolist() == []
+    assert SeenIds().first_time(np.empty(0, dtype=np.int64)).dtype == bool  # callers invert it
 
 
 @settings(max_examples=200, deadline=None)

@@ -45,3 +45,11 @@ def test_ecdf_points_are_numpys_inverted_cdf_quantiles(values, points, decimals)
         expect = np.arange(1, points + 1) / points
         assert (levels == expect).all()
         assert (x == np.quantile(v, expect, method="inverted_cdf")).all()
+
+
+def test_latency_stats_leave_out_nan_and_infinite_values_and_an_empty_set_has_none():
+    from sim.results.distribution import latency_stats
+
+    assert latency_stats(np.array([1.0, np.nan, 3.0, np.inf, -np.inf])) == latency_stats(np.array([1.0, 3.0]))
+    assert latency_stats(np.array([1.0, 3.0]))["mean"] == 2.0
+    assert latency_stats(np.array([np.nan]))["count"] == 0 and latency_stats(np.empty(0))["mean"] is None
