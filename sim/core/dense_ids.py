@@ -20,7 +20,7 @@ def first_occurrences(ids: np.ndarray) -> np.ndarray:
     if hi - lo > 64 * n + 65_536:
         repeated = np.arange(n)
     else:
-        offset = ids - lo
+        offset = np.subtract(ids, lo, dtype=np.int64)  # no overflow in a narrow integer type
         repeated = np.flatnonzero(np.bincount(offset, minlength=hi - lo + 1)[offset] > 1)
         if not len(repeated):
             return first
@@ -47,6 +47,8 @@ class SeenIds:
         (the first of a repeated id in the batch); then every id of ``ids`` counts as seen."""
         if not len(ids):
             return np.zeros(0, dtype=bool)
+        if int(ids.min()) < 0:
+            raise ValueError(f"ids are non-negative (got {int(ids.min())})")
         self._reserve(int(ids.max()) + 1)
         new = ~self._seen[ids]
         new &= first_occurrences(ids)

@@ -93,7 +93,7 @@ class LatencyHistogram:
         return self._order_stat(k)
 
     def stats(self) -> dict:
-        """count, p50, p90, p95, p99, max, mean, as :func:`sim.results.run_result.latency_stats`."""
+        """count, p50, p90, p95, p99, max, mean, as :func:`sim.results.distribution.latency_stats`."""
         if self.n == 0:
             return {"count": 0, "p50": None, "p90": None, "p95": None, "p99": None, "max": None, "mean": None}
         p50, p90, p95, p99 = self.percentiles((50, 90, 95, 99))
@@ -351,7 +351,10 @@ class FoldingTable(KindTable):
         return b"".join(self._hash[c].digest() for c in [*self.stages, "state", "reason"])
 
     def digest_into(self, h, horizon: float) -> None:
-        """Feed the aggregate's digest to the hash ``h`` (as of its own horizon)."""
+        """Feed the aggregate's digest to the hash ``h`` (only as of its own horizon)."""
+        if horizon != self.horizon:
+            raise FoldError(f"an aggregate ledger's digest is as of its run's horizon ({self.horizon:g} s), "
+                            f"not {horizon:g} s")
         h.update(self.digest_bytes())
 
     def _final(self) -> None:

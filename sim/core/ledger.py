@@ -30,6 +30,12 @@ Times = np.ndarray | Sequence[float] | float  # one time per id, or one for all
 IN_FLIGHT, DELIVERED, DROPPED = 0, 1, 2
 
 
+def reserve_for(expected: float) -> int:
+    """Rows to reserve for ``expected`` messages (an estimate; 2 % and 1,024 rows of room, 1,024
+    when the estimate is not finite)."""
+    return max(1024, int(expected * 1.02) + 1024) if np.isfinite(expected) else 1024
+
+
 class LedgerError(RuntimeError):
     """A message was given a second terminal state, or an unknown kind/stage was used."""
 
@@ -89,14 +95,15 @@ class KindTable:
     # -- what the ledger asks of a table (an aggregate table answers the same questions) -----
     def append(self, t: np.ndarray, parent: np.ndarray | int | None = None) -> np.ndarray:
         """New messages at times ``t`` (their first stage); returns their ids."""
+        if parent is not None and self.parent is None:
+            raise LedgerError(f"kind {self.kind!r} has no parent kind")
         k = len(t)
         start = self.n
         self._grow(start + k)
         self.n = start + k
         self.stamp[self.stages[0]][start : start + k] = t
         if parent is not None:
-            if self.parent is None:
-                raise LedgerError(f"kind {self.kind!r} has no parent kind")
+            assert self.parent is not None
             self.parent[start : start + k] = parent
         return np.arange(start, start + k, dtype=np.int64)
 
@@ -183,14 +190,16 @@ class Ledger:
         """Declare a kind and its stages in path order; the first stage is its creation.
         ``parent_kind`` is the kind of the messages its ``parent`` ids point to; ``expected``
         messages (an estimate) are reserved at once, so a large table is not grown by copies."""
-        capacity = max(1024, int(expected * 1.02) + 1024) if np.isfinite(expected) else 1024
-        return self.adopt(KindTable(kind, stages, capacity=capacity, parent_kind=parent_kind))
+        return self.adopt(KindTable(kind, stages, capacity=reserve_for(expected), parent_kind=parent_kind))
 
     def adopt(self, table: KindTable) -> KindTable:
-        """Declare a kind with a table made elsewhere (an aggregate ledger's
-        :class:`sim.core.folding.FoldingTable`)."""
+        """Declare a kind with an empty table made elsewhere (an aggregate ledger's
+        :class:`sim.core.folding.FoldingTable`); drop reasons are the ledger's, so the table must
+        not hold messages yet."""
         if table.kind in self.tables:
             raise LedgerError(f"kind {table.kind!r} registered twice")
+        if table.n:
+            raise LedgerError(f"kind {table.kind!r}: a table is adopted empty (it holds {table.n} messages)")
         self.tables[table.kind] = table
         return table
 

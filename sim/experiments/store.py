@@ -165,7 +165,7 @@ class Store:
         return out
 
     def warnings_of(self, run_ids: list[str]) -> dict[str, list[str]]:
-        """The stored warnings of those of ``run_ids`` that have any, in the order they were given."""
+        """The stored warnings of those of ``run_ids`` that have any, each run's in the order it gave them."""
         if not run_ids:
             return {}
         self.con.register("wanted_ids", pd.DataFrame({"run_id": run_ids}))

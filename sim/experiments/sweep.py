@@ -76,9 +76,9 @@ class SweepResult:
 
     runs: list[dict] = field(default_factory=list)
     skipped: int = 0
-    stored_warnings: list[str] = field(default_factory=list)  # those of the runs read back from the store
     interrupted: bool = False
     variants: list[dict] = field(default_factory=list)
+    stored_warnings: list[str] = field(default_factory=list)  # those of the runs read back from the store
 
     @property
     def failed(self) -> list[dict]:

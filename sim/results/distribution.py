@@ -32,10 +32,19 @@ def stats_of_sorted(ordered: np.ndarray, mean: float) -> dict:
 
 
 def percentiles(values: np.ndarray, qs) -> list[float]:
-    """Exact percentiles of finite ``values`` (as ``numpy.percentile``, linear method, to the last
-    bit). One sort (numpy's SIMD sort is faster than numpy's own selection of several order
-    statistics on large arrays)."""
-    return percentiles_of_sorted(np.sort(np.asarray(values, dtype=float)), qs)
+    """Exact percentiles of ``values`` (as ``numpy.percentile``, linear method, to the last bit;
+    all NaN when a value is NaN, as numpy gives). One sort (numpy's SIMD sort is faster than
+    numpy's own selection of several order statistics on large arrays). ``qs`` in [0, 100]."""
+    qs = list(qs)
+    bad = [q for q in qs if not 0 <= q <= 100]  # NaN fails the test too
+    if bad:
+        raise ValueError(f"percentiles are in [0, 100] (got {bad[0]!r})")
+    ordered = np.sort(np.asarray(values, dtype=float))
+    if not len(ordered):
+        raise ValueError("percentiles of no values")
+    if np.isnan(ordered[-1]):  # NaN sorts last
+        return [float("nan")] * len(qs)
+    return percentiles_of_sorted(ordered, qs)
 
 
 def percentiles_of_sorted(ordered: np.ndarray, qs) -> list[float]:

@@ -22,14 +22,7 @@ import pandas as pd
 from sim.core.folding import GRID_POINTS, FoldError, FoldingTable
 from sim.core.ledger import DELIVERED, DROPPED, Conservation, Ledger
 from sim.core.lineage import roots
-from sim.results.distribution import (  # noqa: F401  (latency_stats, percentiles, ecdf_points: imported from here too)
-    ecdf_of_sorted,
-    ecdf_points,
-    finite,
-    latency_stats,
-    percentiles,
-    stats_of_sorted,
-)
+from sim.results.distribution import ecdf_of_sorted, finite, stats_of_sorted
 from sim.systems.base import CrossKey, Kind, Pipeline, System
 
 
@@ -363,7 +356,8 @@ class RunResult:
         tb = self.ledger.table(kind).view(b)
         end = self.ledger.table(kind).end_t[: len(ta)]
         entered = ta <= h  # NaN (never entered) compares false
-        leave = np.where(tb <= h, tb, end)[entered]  # left b, else ended (an end past the horizon is never counted)
+        # left b, else ended; an end past the horizon never counts (a grid may run past it)
+        leave = np.where(tb <= h, tb, np.where(end <= h, end, np.inf))[entered]
         return _count_at(ta[entered], grid) - _count_at(leave, grid)
 
     def queue_series(self, points: int = GRID_POINTS) -> pd.DataFrame:

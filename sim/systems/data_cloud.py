@@ -48,7 +48,7 @@ from sim.actors.data_cloud.segments import SegmentActor
 from sim.actors.data_cloud.visitors import ClickSource, VisitorModel, WebVisitors
 from sim.actors.data_cloud.webhooks import WebhookSender
 from sim.core.folding import FoldingTable
-from sim.core.ledger import DELIVERED, DROPPED, IN_FLIGHT, Ledger
+from sim.core.ledger import DELIVERED, DROPPED, IN_FLIGHT, Ledger, reserve_for
 from sim.core.lineage import reactions
 from sim.core.rng import RandomStreams
 from sim.domain.events import PAGE_CODE
@@ -163,8 +163,8 @@ def new_context(scenario, seed: int, kinds: list[Kind], expected: dict[str, floa
     for kind in kinds:
         size = (expected or {}).get(kind.name, 0)
         if kind.name in aggregate:
-            ledger.adopt(FoldingTable(kind.name, list(kind.stages), scenario.horizon,
-                                      capacity=max(1024, int(size * 1.02) + 1024), parent_kind=kind.parent))
+            ledger.adopt(FoldingTable(kind.name, list(kind.stages), scenario.horizon, capacity=reserve_for(size),
+                                      parent_kind=kind.parent))
         else:
             ledger.register(kind.name, list(kind.stages), kind.parent, expected=size)
     return RunContext(simpy.Environment(), ledger, RandomStreams(seed), scenario.horizon,

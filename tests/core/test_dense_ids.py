@@ -41,3 +41,15 @@ def test_seen_ids_report_ids_new_to_every_earlier_call_and_row(batches):
             expect.append(i not in oracle)
             oracle.add(i)
         assert seen.first_time(np.array(batch, dtype=np.int64)).tolist() == expect
+
+
+def test_narrow_integer_types_do_not_overflow_and_negative_ids_are_refused():
+    import pytest
+
+    ids = np.array([-30000, 30000, -30000], dtype=np.int16)
+    assert first_occurrences(ids).tolist() == [True, True, False]
+    for dtype in (np.int32, np.uint32, np.uint64):
+        arr = np.array([7, 3, 7, 3, 9], dtype=dtype)
+        assert np.array_equal(first_occurrences(arr), unique_oracle(arr))
+    with pytest.raises(ValueError, match="non-negative"):
+        SeenIds().first_time(np.array([-1, 5]))

@@ -123,6 +123,8 @@ def test_what_an_aggregate_table_cannot_answer_is_refused_by_name():
         r.stats("click->done", since=10.0)
     with pytest.raises(FoldError, match="as of its run's horizon"):
         agg.states_at("click", H / 2)
+    with pytest.raises(FoldError, match="digest is as of its run's horizon"):
+        agg.digest(H / 2)
     with pytest.raises(FoldError, match="its own grid"):
         r.occupancy("click", "click", "ingest", np.linspace(0, H, 10))
     with pytest.raises(FoldError, match="the run is over"):

@@ -269,3 +269,26 @@ def test_a_balanced_report_describes_no_kind():
     empty = check_conservation(ledger, {}, 1.0)
     assert not empty.ok and empty.held == 0 and empty.lost == {"k": [0, 1]}
     assert isinstance(empty, Conservation)
+
+
+def test_reserve_for_an_estimate_and_a_table_adopted_only_empty_and_once():
+    from sim.core.ledger import reserve_for
+
+    assert reserve_for(0) == 1024 and reserve_for(float("inf")) == reserve_for(float("nan")) == 1024
+    assert reserve_for(100_000) == 103_024
+    ledger = Ledger()
+    ledger.adopt(KindTable("k", ["made"]))
+    with pytest.raises(LedgerError, match="registered twice"):
+        ledger.adopt(KindTable("k", ["made"]))
+    full = KindTable("j", ["made"])
+    full.append(np.zeros(3))
+    with pytest.raises(LedgerError, match="adopted empty"):
+        ledger.adopt(full)
+
+
+def test_a_refused_parent_leaves_the_table_as_it_was():
+    ledger = Ledger()
+    ledger.register("root", ["made"])
+    with pytest.raises(LedgerError, match="has no parent kind"):
+        ledger.create("root", [1.0, 2.0], parent=7)
+    assert ledger.table("root").n == 0

@@ -35,12 +35,9 @@ class GroundTruth:
         keep = (cols["event"] == PAGE_VIEW) & (cols["page"] == self.page_code) & (person >= 0) & \
                (person < self.n_prospects)
         if "event_id" in cols and keep.any():  # a resent copy is the same view, not another one
-            keep &= self._first_time(cols["event_id"])
+            keep &= self._seen.first_time(cols["event_id"])
         if keep.any():
             self._views.append((ids[keep], person[keep], cols["event_time"][keep]))
-
-    def _first_time(self, event_id: np.ndarray) -> np.ndarray:
-        return self._seen.first_time(event_id)
 
     def person_of(self, click_ids: np.ndarray) -> np.ndarray:
         """The true person of each click id (−1: unknown id or anonymous script row)."""
