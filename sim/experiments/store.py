@@ -122,6 +122,8 @@ def _check_tables(con, path: Path, new_ok: bool) -> None:
     if not columns and new_ok:
         return
     wrong = [t for t, cols in TABLES.items() if not cols <= columns.get(t, set())]
+    if "warnings" in columns and not {"run_id", "text"} <= columns["warnings"]:  # optional: kept since 2026-11-26
+        wrong.append("warnings")
     if wrong:
         found = ", ".join(sorted(columns)) or "none"
         con.close()

@@ -101,3 +101,17 @@ def test_cli_sweep_refuses_a_bad_store(files, kind):
                "--executor", "serial", "--store", files[kind], "-q")
     assert_refused(r, str(files[kind]), EXPECTED[kind])
     assert "variants x" not in r.output
+
+
+def test_a_store_with_a_foreign_warnings_table_is_refused_in_one_line(tmp_path):
+    import duckdb
+
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE warnings")
+    con.execute("CREATE TABLE warnings (code INTEGER)")
+    con.close()
+    for open_it in (load, Store):
+        with pytest.raises(NotAStoreError, match=r"lacks the tables or columns of warnings;"):
+            open_it(path)
