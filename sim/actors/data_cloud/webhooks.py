@@ -92,7 +92,7 @@ class WebhookSender(Actor):
         self.bodies: dict[int, bytes] = {}  # message -> body, while it is being delivered
         self.dead_letters: list[dict] = []
         self.attempts = self.http_429 = self.errors = self.timeouts = self.acks = self.refused = 0
-        self.last_request: dict | None = None
+        self._last: tuple[int, float, bytes] | None = None  # the last message posted: id, time, body
         self.faults = ctx.faults
         self.failing_since: float | None = None
         self.disabled_at: float | None = None
@@ -120,7 +120,7 @@ class WebhookSender(Actor):
             return
         body = webhook_body([payload], iso_time(now, self.start_epoch))
         self.bodies[mid] = body
-        self.last_request = self.request(mid, now)
+        self._last = (mid, now, body)
         self.pending.add(mid)
         self.env.process(self._deliver(mid, f"wh-{mid}"))
 
@@ -129,9 +129,17 @@ class WebhookSender(Actor):
         """Message id -> times the endpoint processed it (verified requests only)."""
         return self.receiver.received
 
+    @property
+    def last_request(self) -> dict | None:
+        """The request of the last message posted, as first sent (signed with its posting time);
+        built when asked, so a run does not sign every message twice for it."""
+        return None if self._last is None else self._request(*self._last)
+
     def request(self, mid: int, now: float) -> dict:
         """The request of one attempt at simulation time ``now``: signed with that time."""
-        body = self.bodies[mid]
+        return self._request(mid, now, self.bodies[mid])
+
+    def _request(self, mid: int, now: float, body: bytes) -> dict:
         msg_id = f"wh-{mid}"
         assert self.key is not None  # post() drops the message when there is no key
         headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(body, self.key),
