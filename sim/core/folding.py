@@ -310,10 +310,13 @@ class FoldingTable(KindTable):
         raise FoldError(f"the stage times of {self.kind!r} messages are aggregated (aggregate ledger): "
                         f"only {self.stages[0]!r} is kept per message")
 
-    def states_at(self, horizon: float) -> np.ndarray:
+    def _own_horizon(self, horizon: float, what: str) -> None:
         if horizon != self.horizon:
-            raise FoldError(f"an aggregate ledger answers as of its run's horizon ({self.horizon:g} s), "
+            raise FoldError(f"an aggregate ledger{what} as of its run's horizon ({self.horizon:g} s), "
                             f"not {horizon:g} s")
+
+    def states_at(self, horizon: float) -> np.ndarray:
+        self._own_horizon(horizon, " answers")
         state = self.state[: self.n].copy()
         live = state[self.base:]
         live[self.live_end[: self.n - self.base] > horizon] = IN_FLIGHT
@@ -352,9 +355,7 @@ class FoldingTable(KindTable):
 
     def digest_into(self, h, horizon: float) -> None:
         """Feed the aggregate's digest to the hash ``h`` (only as of its own horizon)."""
-        if horizon != self.horizon:
-            raise FoldError(f"an aggregate ledger's digest is as of its run's horizon ({self.horizon:g} s), "
-                            f"not {horizon:g} s")
+        self._own_horizon(horizon, "'s digest is")
         h.update(self.digest_bytes())
 
     def _final(self) -> None:

@@ -51,6 +51,7 @@ TABLES = {
     "metrics": {"run_id", "name", "value"},
     "histograms": {"run_id", "name", "bin_lo_s", "bin_hi_s", "count"},
 }
+OPTIONAL = {"warnings": {"run_id", "text"}}  # kept since 2026-11-26: checked when present
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
 
@@ -111,24 +112,24 @@ def _connect(path: Path, read_only: bool):
         raise StoreError(f"{path}: cannot be opened as a results store ({text})") from None
 
 
-def _check_tables(con, path: Path, new_ok: bool) -> None:
+def _check_tables(con, path: Path, new_ok: bool) -> dict[str, set[str]]:
     """Refuse a DuckDB file whose tables are not the store's (``new_ok``: no table at all is a new
-    store)."""
+    store); return its tables' columns."""
     rows = con.execute("SELECT table_name, column_name FROM information_schema.columns "
                        "WHERE table_schema = 'main'").fetchall()
     columns: dict[str, set[str]] = {}
     for table, column in rows:
         columns.setdefault(table, set()).add(column)
     if not columns and new_ok:
-        return
+        return columns
     wrong = [t for t, cols in TABLES.items() if not cols <= columns.get(t, set())]
-    if "warnings" in columns and not {"run_id", "text"} <= columns["warnings"]:  # optional: kept since 2026-11-26
-        wrong.append("warnings")
+    wrong += [t for t, cols in OPTIONAL.items() if t in columns and not cols <= columns[t]]
     if wrong:
         found = ", ".join(sorted(columns)) or "none"
         con.close()
         raise NotAStoreError(f"{path}: a DuckDB file but not a sim results store (it lacks the tables or columns "
                              f"of {', '.join(wrong)}; its tables: {found})")
+    return columns
 
 
 class Store:
@@ -151,35 +152,32 @@ class Store:
 
     def metrics_of(self, run_ids: list[str]) -> dict[str, dict[str, float]]:
         """The metrics of those of ``run_ids`` stored with status ok."""
-        if not run_ids:
-            return {}
-        self.con.register("wanted_ids", pd.DataFrame({"run_id": run_ids}))
-        try:
-            rows = self.con.execute("SELECT m.run_id, m.name, m.value FROM metrics m JOIN runs r USING (run_id) "
-                                    "JOIN wanted_ids USING (run_id) WHERE r.status = 'ok'").fetchall()
-            ok = {r[0] for r in self.con.execute("SELECT run_id FROM runs JOIN wanted_ids USING (run_id) "
-                                                 "WHERE status = 'ok'").fetchall()}
-        finally:
-            self.con.unregister("wanted_ids")
-        out: dict[str, dict[str, float]] = {rid: {} for rid in ok}
+        rows, ok_rows = self._for_ids(run_ids, "SELECT m.run_id, m.name, m.value FROM metrics m JOIN runs r "
+                                      "USING (run_id) JOIN wanted_ids USING (run_id) WHERE r.status = 'ok'",
+                                      "SELECT run_id FROM runs JOIN wanted_ids USING (run_id) WHERE status = 'ok'")
+        out: dict[str, dict[str, float]] = {r[0]: {} for r in ok_rows}
         for rid, name, value in rows:
             out[rid][name] = value
         return out
 
     def warnings_of(self, run_ids: list[str]) -> dict[str, list[str]]:
         """The stored warnings of those of ``run_ids`` that have any, each run's in the order it gave them."""
-        if not run_ids:
-            return {}
-        self.con.register("wanted_ids", pd.DataFrame({"run_id": run_ids}))
-        try:
-            rows = self.con.execute("SELECT w.run_id, w.text FROM warnings w JOIN wanted_ids USING (run_id) "
-                                    "ORDER BY w.rowid").fetchall()
-        finally:
-            self.con.unregister("wanted_ids")
+        (rows,) = self._for_ids(run_ids, "SELECT w.run_id, w.text FROM warnings w JOIN wanted_ids USING (run_id) "
+                                         "ORDER BY w.rowid")
         out: dict[str, list[str]] = {}
         for rid, text in rows:
             out.setdefault(rid, []).append(text)
         return out
+
+    def _for_ids(self, run_ids: list[str], *queries: str) -> list[list[tuple]]:
+        """The rows of each query, run with ``run_ids`` as the table ``wanted_ids`` (none: no rows)."""
+        if not run_ids:
+            return [[] for _ in queries]
+        self.con.register("wanted_ids", pd.DataFrame({"run_id": run_ids}))
+        try:
+            return [self.con.execute(q).fetchall() for q in queries]
+        finally:
+            self.con.unregister("wanted_ids")
 
     def write(self, run: dict) -> None:
         """Store one task result in a single transaction (replacing a failed attempt); a Ctrl-C
@@ -255,13 +253,11 @@ def load(path: str | Path) -> dict[str, pd.DataFrame]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such results store")
     con = _connect(path, read_only=True)
-    _check_tables(con, path, new_ok=False)
+    kept = "warnings" in _check_tables(con, path, new_ok=False)
     try:
         runs = con.execute("SELECT * FROM runs ORDER BY scenario, overrides, replication").df()
         metrics = con.execute("SELECT * FROM metrics").df()
         histograms = con.execute("SELECT * FROM histograms").df()
-        kept = con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' "
-                           "AND table_name = 'warnings'").fetchall()
         warnings = con.execute("SELECT * FROM warnings ORDER BY rowid").df() if kept else \
             pd.DataFrame({"run_id": pd.Series(dtype=str), "text": pd.Series(dtype=str)})
     finally:

@@ -11,8 +11,15 @@ def latency_stats(values: np.ndarray) -> dict:
     """count, p50, p90, p95, p99, max, mean of latencies in seconds (None when there are none);
     NaN values are left out. Percentiles are exact (linear interpolation between order statistics,
     as ``numpy.percentile``)."""
+    return sorted_stats(values)[0]
+
+
+def sorted_stats(values: np.ndarray) -> tuple[dict, np.ndarray]:
+    """:func:`latency_stats` of ``values`` and their finite values sorted ascending (one sort, for
+    the caller's other uses: :func:`ecdf_of_sorted`)."""
     values = finite(values)
-    return stats_of_sorted(np.sort(values), float(values.mean()) if len(values) else 0.0)
+    ordered = np.sort(values)
+    return stats_of_sorted(ordered, float(values.mean()) if len(values) else 0.0), ordered
 
 
 def finite(values: np.ndarray) -> np.ndarray:
@@ -74,7 +81,5 @@ def ecdf_of_sorted(ordered: np.ndarray, points: int = 2000) -> tuple[np.ndarray,
     if n <= points:
         return ordered, np.arange(1, n + 1) / max(n, 1)
     levels = np.arange(1, points + 1) / points
-    index = n * levels - 1  # numpy's inverted_cdf: the order statistic ceil(n * level) - 1
-    below = np.floor(index)
-    at = np.where(index - below == 0, below, below + 1).astype(np.intp)
-    return ordered[np.clip(at, 0, n - 1)], levels
+    at = np.ceil(n * levels - 1).astype(np.intp)  # numpy's inverted_cdf: order statistic ceil(n * level - 1)
+    return ordered[at], levels

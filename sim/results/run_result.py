@@ -22,7 +22,7 @@ import pandas as pd
 from sim.core.folding import GRID_POINTS, FoldError, FoldingTable
 from sim.core.ledger import DELIVERED, DROPPED, Conservation, Ledger
 from sim.core.lineage import roots
-from sim.results.distribution import ecdf_of_sorted, finite, stats_of_sorted
+from sim.results.distribution import ecdf_of_sorted, sorted_stats
 from sim.systems.base import CrossKey, Kind, Pipeline, System
 
 
@@ -146,10 +146,8 @@ class RunResult:
     def _describe(self, key: str, since: float, points: int = 2000) -> dict:
         """Sort ``key``'s latencies once and cache what the summary and the figures need from
         them: :meth:`stats` and, for the whole run, :meth:`latency_ecdf` at ``points``."""
-        values = finite(self.latency(key, since))
-        ordered = np.sort(values)
-        mean = float(values.mean()) if len(values) else 0.0
-        stats = self._cache[("stats", key, since)] = stats_of_sorted(ordered, mean)
+        stats, ordered = sorted_stats(self.latency(key, since))
+        self._cache[("stats", key, since)] = stats
         if since == 0:
             self._cache[("ecdf", key, points)] = (*ecdf_of_sorted(ordered, points), len(ordered))
         return stats
@@ -356,8 +354,8 @@ class RunResult:
         tb = self.ledger.table(kind).view(b)
         end = self.ledger.table(kind).end_t[: len(ta)]
         entered = ta <= h  # NaN (never entered) compares false
-        # left b, else ended; an end past the horizon never counts (a grid may run past it)
-        leave = np.where(tb <= h, tb, np.where(end <= h, end, np.inf))[entered]
+        leave = np.where(tb <= h, tb, end)[entered]  # left b, else ended
+        leave[~(leave <= h)] = np.inf  # an end past the horizon never counts (a grid may run past it)
         return _count_at(ta[entered], grid) - _count_at(leave, grid)
 
     def queue_series(self, points: int = GRID_POINTS) -> pd.DataFrame:
