@@ -92,7 +92,7 @@ def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, 
                       ledger=ledger, **options)
     for warning in result.warnings():
         click.echo(f"warning: {warning}", err=True)
-    paths = result.write(out, plots=not no_plots, command=" ".join(["sim", *sys.argv[1:]]))
+    paths = result.write(out, plots=not no_plots, command=" ".join(["sim", *sys.argv[1:]]), aside=True)
     if not quiet:
         print_summary(result, console)
         console.print(f"wrote {', '.join(str(p) for p in paths)} ({process_wall_s():.1f} s wall, "

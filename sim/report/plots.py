@@ -178,19 +178,26 @@ def bus(result):
     return fig
 
 
-def figures(result) -> dict[str, ReportFigure]:
+DISTRIBUTION_FIGURES = ("latency_cdf.png", "e2e_histogram.png")  # drawn from the sorted latencies
+
+
+def figures(result, distributions: bool = True, series: bool = True) -> dict[str, ReportFigure]:
     """The figures of a run, by file name: the shared ones, then the system's own (for Data Cloud,
-    ``bus.png`` when the run publishes platform events)."""
-    out = {"latency_cdf.png": latency_cdf(result), "e2e_histogram.png": e2e_histogram(result),
-           "queues.png": queues(result)}
-    if result.system is not None:
-        out.update(result.system.extra_figures(result))
+    ``bus.png`` when the run publishes platform events). ``distributions`` (the latency CDF and
+    histogram) and ``series`` (queue lengths and the system's figures over time) choose the part."""
+    out = {}
+    if distributions:
+        out.update({"latency_cdf.png": latency_cdf(result), "e2e_histogram.png": e2e_histogram(result)})
+    if series:
+        out["queues.png"] = queues(result)
+        if result.system is not None:
+            out.update(result.system.extra_figures(result))
     return out
 
 
-def render_pngs(result, dpi: int = 110) -> dict[str, bytes]:
-    """The standard figures as PNG bytes, by file name."""
-    return {name: fig.to_png(dpi) for name, fig in figures(result).items()}
+def render_pngs(result, dpi: int = 110, distributions: bool = True, series: bool = True) -> dict[str, bytes]:
+    """The standard figures (or a part of them, see :func:`figures`) as PNG bytes, by file name."""
+    return {name: fig.to_png(dpi) for name, fig in figures(result, distributions, series).items()}
 
 
 def save_all(result, out_dir: Path, pngs: dict[str, bytes] | None = None) -> list[Path]:

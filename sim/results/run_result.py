@@ -399,21 +399,41 @@ class RunResult:
         """The resolved scenario (every default filled in), as plain data."""
         return None if self.pipeline is None else self.pipeline.scenario.model_dump(mode="json")
 
-    def write(self, out_dir: str | Path, plots: bool = True, command: str | None = None) -> list[Path]:
+    def write(self, out_dir: str | Path, plots: bool = True, command: str | None = None,
+              aside: bool = False) -> list[Path]:
         """Write ``summary.json``, the PNG plots (unless ``plots`` is false) and ``report.html``
         (the summary, losses, intents, figures and scenario in one self-contained page) into
-        ``out_dir``; return the paths written."""
+        ``out_dir``; return the paths written. ``aside``: draw the figures in a forked process
+        while this one writes the summary (the same files; ``sim run`` uses it)."""
         from sim.report import html
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        collect = None
+        if plots and aside:  # the figures over time are drawn by a child meanwhile (second core);
+            # the summary and the distribution figures drawn here share one sort of each latency
+            from sim.report.aside import render_aside
+
+            collect = render_aside(lambda: _render_pngs(self, distributions=False))
         self.to_json(out / "summary.json")
         paths = [out / "summary.json"]
         pngs: dict[str, bytes] = {}
-        if plots:  # matplotlib is imported only when figures are drawn (half a second)
-            from sim.report.plots import render_pngs, save_all
+        if plots:  # matplotlib is imported only when figures are drawn
+            from sim.report.plots import save_all
 
-            pngs = render_pngs(self)
+            if collect is None:
+                pngs = _render_pngs(self)
+            else:
+                pngs = _render_pngs(self, series=False)
+                pngs.update(collect())
             paths += save_all(self, out, pngs)
         paths.append(html.write(self, out / "report.html", pngs, command))
         return paths
+
+
+def _render_pngs(result: RunResult, distributions: bool = True, series: bool = True) -> dict[str, bytes]:
+    """The run's figures (or a part, see :func:`sim.report.plots.figures`) as PNG bytes, by file
+    name (imports matplotlib)."""
+    from sim.report.plots import render_pngs
+
+    return render_pngs(result, distributions=distributions, series=series)

@@ -1,0 +1,96 @@
+"""Figures drawn aside (``RunResult.write(aside=True)``, what ``sim run`` does): the same files as
+drawn in one process, and the run's own drawing when the child cannot deliver."""
+
+import json
+import multiprocessing
+import os
+
+import pytest
+
+import sim
+from sim.report import aside
+from tests.conftest import DEFAULT, SCENARIOS
+
+QUICK = {"horizon": "40m", "visitors.rate_per_s": 1}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return sim.run(DEFAULT, overrides=QUICK)
+
+
+def _files(out):
+    files = {p.name: p.read_bytes() for p in out.iterdir()}
+    summary = json.loads(files.pop("summary.json"))
+    summary.pop("wall_s")
+    return files, summary
+
+
+@pytest.mark.parametrize("scenario", [DEFAULT, SCENARIOS / "fraud_sms_webhook.yaml"], ids=["bus", "webhooks"])
+def test_aside_writes_the_very_files_of_one_process(scenario, tmp_path):
+    r = sim.run(scenario, overrides={"horizon": "40m"})
+    here, there = tmp_path / "here", tmp_path / "aside"
+    names_here = [p.name for p in r.write(here)]
+    names_aside = [p.name for p in r.write(there, aside=True)]
+    assert names_here == names_aside  # the same files in the same order (the report's figure order)
+    files_here, summary_here = _files(here)
+    files_aside, summary_aside = _files(there)
+    assert summary_here == summary_aside
+    assert files_here.keys() == files_aside.keys() and any(n.endswith(".png") for n in files_here)
+    for name in files_here:
+        if name != "report.html":  # the page carries the process's wall time
+            assert files_here[name] == files_aside[name], name
+    for name in (n for n in files_here if n.endswith(".png")):
+        assert files_here[name][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_child_that_fails_leaves_the_drawing_to_the_run(result, tmp_path, monkeypatch):
+    parent = os.getpid()
+    import sim.results.run_result as run_result
+
+    real = run_result._render_pngs
+
+    def fails_in_child(r, **kw):
+        if os.getpid() != parent:
+            raise RuntimeError("no fonts in the child")
+        return real(r, **kw)
+
+    monkeypatch.setattr(run_result, "_render_pngs", fails_in_child)
+    names = [p.name for p in result.write(tmp_path, aside=True)]
+    assert {"queues.png", "bus.png", "latency_cdf.png", "e2e_histogram.png"} <= set(names)
+    reference = real(result)
+    for name, png in reference.items():
+        assert (tmp_path / name).read_bytes() == png
+
+
+def test_a_child_that_dies_leaves_the_drawing_to_the_run(tmp_path):
+    parent = os.getpid()
+    drawn_here = []
+
+    def render():
+        if os.getpid() != parent:
+            os._exit(9)  # killed: nothing sent back
+        drawn_here.append(True)
+        return {"x.png": b"png"}
+
+    assert aside.render_aside(render)() == {"x.png": b"png"}
+    assert drawn_here == [True]
+
+
+def test_the_child_draws_and_the_run_does_not(tmp_path):
+    parent = os.getpid()
+    calls = []
+
+    def render():
+        calls.append(os.getpid())
+        return {"x.png": str(os.getpid() != parent).encode()}
+
+    collect = aside.render_aside(render)
+    assert collect() == {"x.png": b"True"}  # drawn in another process
+    assert calls == []  # and not here
+
+
+def test_without_fork_the_run_draws_itself(monkeypatch):
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    parent = os.getpid()
+    assert aside.render_aside(lambda: {"x.png": str(os.getpid() == parent).encode()})() == {"x.png": b"True"}
