@@ -207,6 +207,16 @@ class FoldingTable(KindTable):
         while self._ended.get(self.base // BLOCK, 0) == BLOCK:
             self._fold(self.base + BLOCK)
 
+    # one message at a time: the array path (a block may fold on any write)
+    def append_one(self, t: float, parent: int | None = None) -> int:
+        return int(self.append(np.array([t]), parent)[0])
+
+    def put_one(self, stage: str, i: int, t: float) -> None:
+        self.put(stage, np.array([i], dtype=np.int64), t)
+
+    def end_one(self, i: int, t: float, state: int, reason: int) -> None:
+        self.end(np.array([i], dtype=np.int64), t, state, reason)
+
     def finish(self) -> None:
         """Fold the live window and the messages still waiting (in-flight ones included), as of the
         horizon; no more writes."""

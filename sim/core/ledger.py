@@ -121,6 +121,35 @@ class KindTable:
         self.reason[ids] = reason
         self.end_t[ids] = t
 
+    # the scalar path: one message at a time, the same rows as the array path without its small
+    # arrays (a firing's downstream messages are written one by one, some fifty writes each)
+    def append_one(self, t: float, parent: int | None = None) -> int:
+        """One new message at time ``t``; returns its id (see :meth:`append`)."""
+        if parent is not None and self.parent is None:
+            raise LedgerError(f"kind {self.kind!r} has no parent kind")
+        i = self.n
+        if i >= self._cap:
+            self._grow(i + 1)
+        self.n = i + 1
+        self.stamp[self.stages[0]][i] = t
+        if parent is not None:
+            assert self.parent is not None
+            self.parent[i] = parent
+        return i
+
+    def put_one(self, stage: str, i: int, t: float) -> None:
+        """Message ``i`` left ``stage`` at time ``t`` (see :meth:`put`)."""
+        try:
+            self.stamp[stage][i] = t
+        except KeyError:
+            raise LedgerError(f"kind {self.kind!r} has no stage {stage!r}; stages: {self.stages}") from None
+
+    def end_one(self, i: int, t: float, state: int, reason: int) -> None:
+        """Give message ``i`` (already checked) its terminal state (see :meth:`end`)."""
+        self.state[i] = state
+        self.reason[i] = reason
+        self.end_t[i] = t
+
     def finish(self) -> None:
         """The run is over (nothing to do for a full table)."""
 
@@ -243,6 +272,31 @@ class Ledger:
             bad = ids[already][:5].tolist()
             raise LedgerError(f"{kind}: messages {bad} already have a terminal state")
         table.end(ids, t, state, reason)
+
+    def create_one(self, kind: str, t: float, parent: int | None = None) -> int:
+        """Create one message at time ``t``; returns its id (:meth:`create` for one message)."""
+        return self.table(kind).append_one(float(t), None if parent is None else int(parent))
+
+    def stamp_one(self, kind: str, stage: str, i: int, t: float) -> None:
+        """Message ``i`` left ``stage`` at time ``t`` (:meth:`stamp` for one message)."""
+        self.table(kind).put_one(stage, int(i), float(t))
+
+    def _terminate_one(self, kind: str, i: int, t: float, state: int, reason: int) -> None:
+        table = self.table(kind)
+        i = int(i)
+        if not 0 <= i < table.n:
+            raise LedgerError(f"{kind}: unknown message id")
+        if table.state[i] != IN_FLIGHT:
+            raise LedgerError(f"{kind}: messages {[i]} already have a terminal state")
+        table.end_one(i, float(t), state, reason)
+
+    def deliver_one(self, kind: str, i: int, t: float) -> None:
+        """Message ``i`` reached the end of its path at time ``t`` (:meth:`deliver` for one)."""
+        self._terminate_one(kind, i, t, DELIVERED, -1)
+
+    def drop_one(self, kind: str, i: int, reason: str, t: float) -> None:
+        """Message ``i`` was dropped at time ``t`` for ``reason`` (:meth:`drop` for one)."""
+        self._terminate_one(kind, i, t, DROPPED, self.reason_code(reason))
 
     def deliver(self, kind: str, ids: Ids, t: Times) -> None:
         """Messages ``ids`` reached the end of their path at times ``t``."""

@@ -94,6 +94,7 @@ class InsightEngine:
         self._vals: dict[int, list] = {}  # sliding, sum/distinct: the values, parallel to _times
         self._valued = definition.measure != COUNT
         self._fired: dict[int, list[float]] = {}  # sliding: sorted firing times
+        self._live = 0  # sliding: entries in _times and _fired (state_size without a walk)
         self._buckets: dict[int, dict[int, list]] = {}  # tumbling: group -> bucket -> [count, fired]
         self.events = 0
         self.late = 0
@@ -107,7 +108,7 @@ class InsightEngine:
     def state_size(self) -> int:
         """Live window entries held (event times, firing times, buckets)."""
         if self.d.window_type == SLIDING:
-            return sum(map(len, self._times.values())) + sum(map(len, self._fired.values()))
+            return self._live
         return sum(map(len, self._buckets.values()))
 
     def process(self, t: np.ndarray, group: np.ndarray, matching: np.ndarray,
@@ -165,12 +166,13 @@ class InsightEngine:
     # -- window rules ----------------------------------------------------------------------
     def _sliding(self, t: float, g, watermark: float, value=None) -> tuple[float, float] | None:
         d = self.d
+        window = d.window_s
         times = self._times.get(g)
         if times is None:
             times = self._times[g] = []
             if self._valued:
                 self._vals[g] = []
-        vals = self._vals.get(g)
+        vals = self._vals[g] if self._valued else None
         if not times or t >= times[-1]:
             times.append(t)
             if vals is not None:
@@ -180,13 +182,16 @@ class InsightEngine:
             times.insert(k, t)
             if vals is not None:
                 vals.insert(k, value)
-        dead = bisect.bisect_right(times, watermark - d.window_s)
-        if dead:
+        self._live += 1
+        if times[0] <= watermark - window:  # the oldest times can no longer count
+            dead = bisect.bisect_right(times, watermark - window)
             del times[:dead]
             if vals is not None:
                 del vals[:dead]
-        lo, hi = bisect.bisect_right(times, t - d.window_s), bisect.bisect_right(times, t)
-        measure = self._measure(vals, lo, hi)
+            self._live -= dead
+        hi = len(times) if times[-1] == t else bisect.bisect_right(times, t)
+        lo = 0 if times[0] > t - window else bisect.bisect_right(times, t - window, 0, hi)
+        measure = hi - lo if vals is None else self._measure(vals, lo, hi)
         if measure < d.threshold:
             return None
         fired = self._fired.get(g)
@@ -194,10 +199,11 @@ class InsightEngine:
             k = bisect.bisect_left(fired, t)
             if (k < len(fired) and fired[k] - t < d.cooldown_s) or (k > 0 and t - fired[k - 1] < d.cooldown_s):
                 return None
-            bisect.insort_right(fired, t)
+            fired.insert(k, t)
         else:
             self._fired[g] = [t]
-        return t - d.window_s, measure
+        self._live += 1
+        return t - window, measure
 
     def _measure(self, vals: list | None, lo: int, hi: int) -> float:
         if vals is None:
@@ -264,7 +270,7 @@ class InsightEngine:
             t_dead, f_dead = w - self.d.window_s, w - self.d.cooldown_s
             for store, limit in ((self._times, t_dead), (self._fired, f_dead)):
                 for g in [g for g, v in store.items() if not v or v[-1] <= limit]:
-                    del store[g]
+                    self._live -= len(store.pop(g))
                     if store is self._times:
                         self._vals.pop(g, None)
         else:

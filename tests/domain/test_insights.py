@@ -38,6 +38,13 @@ def oracle(events, d: CountInsight):
     return late_flags, fired
 
 
+def walked_state(engine: InsightEngine) -> int:
+    """The live window entries counted by walking the state (what ``state_size`` keeps a count of)."""
+    if engine.d.window_type == "sliding":
+        return sum(map(len, engine._times.values())) + sum(map(len, engine._fired.values()))
+    return sum(map(len, engine._buckets.values()))
+
+
 def run_engine(events, d, cuts=()):
     engine = InsightEngine(d)
     t = np.array([e[0] for e in events], dtype=float)
@@ -49,7 +56,9 @@ def run_engine(events, d, cuts=()):
         lt, fs = engine.process(t[a:b], g[a:b], m[a:b])
         late += lt.tolist()
         fired += [(a + f.index, f.group, f.fired_at, f.window_start) for f in fs]
+        assert engine.state_size() == walked_state(engine)
         engine.evict()  # eviction must never change an answer
+        assert engine.state_size() == walked_state(engine)
     return late, fired
 
 
@@ -197,7 +206,9 @@ def test_measures_equal_the_oracle_across_batches_and_a_merge(events, window, th
         lt, fs = engine.process(t[a:b], g[a:b], m[a:b], merges=merges, values=v[a:b])
         late += lt.tolist()
         fired += [(a + f.index, f.group, f.fired_at, f.window_start, f.measure) for f in fs]
+        assert engine.state_size() == walked_state(engine)  # merges move entries, never lose them
         engine.evict()
+        assert engine.state_size() == walked_state(engine)
     assert (late, fired) == oracle_measure(events, d, merge_at)
 
 

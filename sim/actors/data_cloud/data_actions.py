@@ -53,13 +53,13 @@ class DataActionService(Actor):
     def on_firing(self, firing: InsightFiring) -> None:
         now = self.env.now
         self.firings += 1
-        fid = self.ledger.create("firing", now, parent=firing.click_id)
+        fid = self.ledger.create_one("firing", now, parent=firing.click_id)
         contact = self.contact_of(firing.profile)
         if contact is None and self.p.require_contact_id:
             self.filtered += 1
-            self.ledger.drop("firing", fid, "filtered_no_contact", now)
+            self.ledger.drop_one("firing", fid, "filtered_no_contact", now)
             return
-        self.ledger.deliver("firing", fid, now)
+        self.ledger.deliver_one("firing", fid, now)
         contact_id = account_name = None
         if contact is not None:
             contact_id = self.population.contact_ids[contact]
@@ -72,7 +72,7 @@ class DataActionService(Actor):
             sink = self.publish if kind == "platform_event" else self.post
             if sink is None:
                 continue
-            mid = int(self.ledger.create(kind, now, parent=firing.click_id)[0])
+            mid = self.ledger.create_one(kind, now, parent=firing.click_id)
             self.created[kind] += 1
             self.pending[kind].add(mid)
             delay = float(lognormal(self.rng, self.p.latency.median, self.p.latency.sigma))

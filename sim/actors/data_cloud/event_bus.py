@@ -120,7 +120,7 @@ class EventBus(Actor):
         for mid, payload, size_bytes in events:
             if size_bytes > self.p.max_event_bytes:  # this event fails: it is over 1 MB
                 self.too_large += 1
-                self.ledger.drop("platform_event", np.array([mid]), "event_too_large", now)
+                self.ledger.drop_one("platform_event", mid, "event_too_large", now)
             else:
                 kept.append((mid, payload))
         if not kept:
@@ -148,7 +148,7 @@ class EventBus(Actor):
             if self.first_limit_exceeded is None:
                 self.first_limit_exceeded = now
             if self.p.on_limit_exceeded == "drop":
-                self.ledger.drop("platform_event", np.array([mid]), "allocation", now)
+                self.ledger.drop_one("platform_event", mid, "allocation", now)
                 return stored
             self.retried_publishes += 1
             self._retrying[mid] = payload
@@ -175,15 +175,15 @@ class EventBus(Actor):
         delay = float(lognormal(self.rng, self.p.delivery_latency.median, self.p.delivery_latency.sigma))
         available = max(now + delay, self._last_available)
         self._last_available = available
-        ids = np.array([mid])
-        self.ledger.stamp("platform_event", "publish", ids, now)
-        self.ledger.deliver("platform_event", ids, now)
+        ledger = self.ledger
+        ledger.stamp_one("platform_event", "publish", mid, now)
+        ledger.deliver_one("platform_event", mid, now)
         self.published += 1
         event = BusEvent(mid, self.channel, self.replay_id, uuid, now, available, payload)
         for queue in self.subscribers:
-            did = self.ledger.create(queue.kind, now, parent=mid)
-            self.ledger.stamp(queue.kind, "available", did, available)
-            queue.put(int(did[0]), event)
+            did = ledger.create_one(queue.kind, now, parent=mid)
+            ledger.stamp_one(queue.kind, "available", did, available)
+            queue.put(did, event)
 
     # -- delivery allocation (external subscribers) ------------------------------------------
     def take_deliveries(self, n: int, now: float) -> int:

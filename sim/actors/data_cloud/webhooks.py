@@ -113,10 +113,10 @@ class WebhookSender(Actor):
     def post(self, mid: int, payload: dict) -> None:
         now = self.env.now
         if self.key is None:
-            self.ledger.drop("webhook", np.array([mid]), "no_signing_key", now)
+            self.ledger.drop_one("webhook", mid, "no_signing_key", now)
             return
         if self.disabled_at is not None:
-            self.ledger.drop("webhook", np.array([mid]), "endpoint_disabled", now)
+            self.ledger.drop_one("webhook", mid, "endpoint_disabled", now)
             return
         body = webhook_body([payload], iso_time(now, self.start_epoch))
         self.bodies[mid] = body
@@ -169,7 +169,7 @@ class WebhookSender(Actor):
             wait = 0.0 if token or down else self.limiter.admit(env.now)
             token = False
             if first:
-                self.ledger.stamp("webhook", "post", np.array([mid]), env.now)
+                self.ledger.stamp_one("webhook", "post", mid, env.now)
                 first = False
             self.attempts += 1
             if down:  # connection refused
@@ -201,8 +201,8 @@ class WebhookSender(Actor):
             if not failed:
                 self.failing_since = None
                 self.acks += 1
-                self.ledger.stamp("webhook", "ack", np.array([mid]), env.now)
-                self.ledger.deliver("webhook", np.array([mid]), env.now)
+                self.ledger.stamp_one("webhook", "ack", mid, env.now)
+                self.ledger.deliver_one("webhook", mid, env.now)
                 self.pending.remove(mid)
                 self.bodies.pop(mid, None)
                 return
@@ -241,7 +241,7 @@ class WebhookSender(Actor):
             turn.succeed()
 
     def _drop(self, mid: int, reason: str) -> None:
-        self.ledger.drop("webhook", np.array([mid]), reason, self.env.now)
+        self.ledger.drop_one("webhook", mid, reason, self.env.now)
         self.pending.remove(mid)
         self.bodies.pop(mid, None)
 
