@@ -22,6 +22,11 @@ def journey_tiles(result, points: int = 400):
         ax.plot(grid / scale, values, label=label, drawstyle="steps-post", **style)
     if not series:
         ax.text(0.5, 0.5, "no customer entered a journey", ha="center", va="center", transform=ax.transAxes)
+    elif not any(np.any(values) for values in series.values()):  # not a flat line on a ±0.05 axis
+        ax.set_ylim(0, 1)
+        ax.text(0.5, 0.5, f"no customer was in a journey at any of the {points} sampled times\n"
+                "(a journey without a wait tile is passed in an instant)",
+                ha="center", va="center", transform=ax.transAxes)
     shade_faults(ax, result, scale)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("customers")

@@ -133,3 +133,20 @@ def test_tile_series_end_where_the_engines_are():
     j = r.extras()["journeys"]["case_resolved_survey"]
     assert series["case_resolved_survey: in the journey"][-1] == j["in_progress"]
     assert series["case_resolved_survey: waiting at wait_order"][0] == 0
+
+
+def test_the_journey_figure_says_so_when_no_customer_ever_waits_and_draws_the_waits_otherwise():
+    """order_ready has no wait tile: its customers pass in an instant, and the figure says so
+    instead of a flat line on a ±0.05 axis; a journey with waits draws them without that note."""
+    from sim.report.dynamics_plots import journey_tiles
+
+    def texts(fig):
+        return [t.get_text() for t in fig.axes[0].texts]
+
+    orders = journey_tiles(run_variant("order_ready_notification", "default"))
+    assert any("no customer was in a journey" in t for t in texts(orders))
+    assert orders.axes[0].get_ylim() == (0, 1)
+    support = run_variant("support_survey_on_resolved_case", "default")
+    waits = journey_tiles(support)
+    assert not texts(waits)
+    assert max(line.get_ydata().max() for line in waits.axes[0].lines) > 0
