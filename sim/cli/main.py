@@ -20,7 +20,19 @@ from sim.core.clock import process_wall_s
 from sim.report.tables import make_console
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Sim(click.Group):
+    """The command group; Ctrl-C ends any command with exit code 130 and one line (click's own
+    handling says "Aborted!" and exits 1, which a script cannot tell from a failure)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Sim, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cdp-twin", prog_name="sim")
 def main() -> None:
     """A digital twin of a CDP activation pipeline (Data Cloud -> Platform Events -> CRM Flow)."""

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -164,3 +165,37 @@ def test_ctrl_c_during_a_cli_sweep_exits_130_and_keeps_the_finished_runs(sim_cmd
     assert "(interrupted)" in out and "Traceback" not in err
     runs = sim.results.load(store)["runs"]
     assert 2 <= len(runs) < 100 and set(runs["status"]) == {"ok"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a process group")
+@pytest.mark.parametrize("when", ["simulating", "drawing"])
+def test_ctrl_c_during_sim_run_exits_130_in_one_line_and_leaves_no_process(sim_cmd, tmp_path, when):
+    """Ctrl-C reaches the whole foreground group: the run, and while it writes, the child that
+    draws its figures. Exit 130 and one line, no traceback, no process left behind."""
+    psutil = pytest.importorskip("psutil")
+    horizon = "6h" if when == "simulating" else "2h"
+    env = {**os.environ, "SIM_PROGRESS_INTERVAL": "0"}
+    proc = subprocess.Popen([*sim_cmd, "run", str(DEFAULT), "--set", f"horizon={horizon}", "--set",
+                             "visitors.rate_per_s=30", "--out", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    root = psutil.Process(proc.pid)
+    children: list = []
+    try:
+        if when == "simulating":
+            for line in proc.stderr:  # a progress line: the simulation is under way
+                if line.startswith("b2b_pricing_alert:") and "clicks=" in line:
+                    break
+        else:
+            deadline = time.monotonic() + 120
+            while not children and proc.poll() is None and time.monotonic() < deadline:
+                children = root.children(recursive=True)  # the figures' child: writing has begun
+                time.sleep(0.01)
+            assert children, "the run ended before its figures child was seen"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err and "Aborted" not in err
+    time.sleep(0.5)
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
