@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -48,13 +49,13 @@ def parse_sets(pairs: tuple[str, ...]) -> Overrides:
     overrides = Overrides(source="--set")
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r}: expected key=value, e.g. visitors.rate_per_s=40", param_hint="--set")
+        if not sep or not key.strip():
+            fail(f"--set {pair!r}: expected key=value, e.g. visitors.rate_per_s=40")
         overrides[key.strip()] = parse_override_value(value)
     return overrides
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``error: message`` on stderr and exit (2: the user's input)."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)

@@ -58,8 +58,8 @@ def _parse_grid(items: tuple[str, ...]) -> dict:
     grid = {}
     for item in items:
         key, sep, values = item.partition("=")
-        if not sep or not key or not values:
-            raise click.BadParameter(f"{item!r}: expected key=v1,v2,...", param_hint="--grid")
+        if not sep or not key.strip() or not values:
+            fail(f"--grid {item!r}: expected key=v1,v2,... e.g. crm.flow.batch_size=200,2000")
         grid[key.strip()] = [parse_override_value(v) for v in values.split(",")]
     return grid
 
@@ -73,10 +73,11 @@ def _parse_lhs(items: tuple[str, ...]) -> dict:
         lo, sep2, hi = bounds.partition(":")
         try:
             a, b = parse_override_value(lo), parse_override_value(hi)
-            if not (sep and sep2 and isinstance(a, (int, float)) and isinstance(b, (int, float)) and a < b):
+            numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+            if not (sep and sep2 and key.strip() and numbers and a < b):
                 raise ValueError
         except ValueError:
-            raise click.BadParameter(f"{item!r}: expected key=lo:hi with numbers lo < hi", param_hint="--lhs") from None
+            fail(f"--lhs {item!r}: expected key=lo:hi with numbers lo < hi, e.g. visitors.rate_per_s=1:10")
         ranges[key.strip()] = (a, b)
     return ranges
 

@@ -13,6 +13,7 @@ stops it cleanly and keeps what finished.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,13 +44,28 @@ def lhs_samples(ranges: Mapping[str, tuple[float, float]], samples: int, seed: i
     points = qmc.scale(unit, lo, hi) if len(names) else unit
     out = []
     for row in points:
-        point = {}
+        point: dict[str, Any] = {}
         for name, value in zip(names, row):
             a, b = ranges[name]
-            # int(): round() of a numpy float is a numpy float before numpy 2
-            point[name] = int(round(value)) if isinstance(a, int) and isinstance(b, int) else float(value)  # noqa: RUF046
+            if _integers(a, b):  # int(): round() of a numpy float is a numpy float before numpy 2
+                point[name] = int(round(value))  # noqa: RUF046
+            else:  # strictly inside the range, as check_lhs assumes (scaling may round up to hi)
+                inner_lo, inner_hi = _inner(a, b)
+                point[name] = min(max(float(value), inner_lo), inner_hi)
         out.append(point)
     return out
+
+
+def _integers(lo, hi) -> bool:
+    """Integer bounds give integer samples, which reach both ends."""
+    return isinstance(lo, int) and isinstance(hi, int) and not isinstance(lo, bool) and not isinstance(hi, bool)
+
+
+def _inner(lo: float, hi: float) -> tuple[float, float]:
+    """The closest floats inside ``(lo, hi)``: the ends a float sample can take (the ends themselves
+    when no float lies between them)."""
+    a, b = math.nextafter(float(lo), float(hi)), math.nextafter(float(hi), float(lo))
+    return (a, b) if a <= b else (float(lo), float(hi))
 
 
 def variants(grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str, tuple] | None = None,
@@ -63,11 +79,23 @@ def variants(grid: Mapping[str, Sequence] | None = None, lhs: Mapping[str, tuple
 
 
 def check_lhs(base, lhs: Mapping[str, tuple] | None) -> None:
-    """Refuse (ScenarioError, one line) an LHS range whose ends are not both valid values of its field,
-    before anything is drawn: samples may fall anywhere in the range (integer ranges reach their ends)."""
+    """Refuse (ScenarioError, one line naming the end) an LHS range a sample could fall outside the
+    field's bounds from, before anything is drawn. Integer ranges reach their ends; float samples
+    stay strictly inside, so an end on an exclusive bound (``rate_per_s=0:5`` for a rate > 0) is
+    allowed when the closest float inside it is."""
     for key, (lo, hi) in (lhs or {}).items():
-        for end in (lo, hi):
-            derive(base, {key: end}, f"--lhs {key}={lo}:{hi}")
+        label = f"--lhs {key}={lo}:{hi}"
+        inner = (lo, hi) if _integers(lo, hi) else _inner(lo, hi)
+        for end, inside in zip((lo, hi), inner):
+            try:
+                derive(base, {key: end}, label)
+            except ScenarioError:
+                if inside == end:
+                    raise
+                try:
+                    derive(base, {key: inside}, label)
+                except ScenarioError:
+                    derive(base, {key: end}, label)  # the message names the end the user wrote
 
 
 @dataclass

@@ -415,7 +415,13 @@ def test_a_fault_set_on_the_command_line_is_blamed_on_set(tmp_path):
     (["--grid", "visitors.form_typo_share=.nan"], ["form_typo_share", "finite"]),
     (["--grid", "data_actions.publish_calls.bogus=1"], ["unknown field 'bogus'"]),
     (["--lhs", "visitors.other_email_share=0:1.5", "--samples", "3"], ["other_email_share", "less than or equal to 1"]),
-], ids=["max_events", "runs_per_day", "linger", "nan", "unknown", "lhs-share"])
+    (["--lhs", "visitors.rate_per_s=false:true", "--samples", "3"], ["--lhs", "numbers lo < hi"]),
+    (["--lhs", "=1:2", "--samples", "3"], ["--lhs '=1:2'", "expected key=lo:hi"]),
+    (["--lhs", "visitors.rate_per_s=5:1", "--samples", "3"], ["--lhs", "lo < hi"]),
+    (["--grid", "visitors.rate_per_s="], ["--grid 'visitors.rate_per_s='", "expected key=v1,v2"]),
+    (["--grid", " =1,2"], ["--grid", "expected key=v1,v2"]),
+], ids=["max_events", "runs_per_day", "linger", "nan", "unknown", "lhs-share", "lhs-booleans", "lhs-no-key",
+        "lhs-reversed", "grid-no-values", "grid-blank-key"])
 def test_sweep_refuses_bad_grid_values_before_running(tmp_path, grid, words):
     store = tmp_path / "s.duckdb"
     r = invoke("sweep", DEFAULT, "--set", "horizon=1m", "--executor", "serial", "--replications", "1", "-q",
@@ -476,3 +482,9 @@ def test_the_api_sweep_grid_keys_must_be_text(tmp_path):
 
     with pytest.raises(ScenarioError):
         sim.sweep(DEFAULT, grid={5: [1]}, replications=1, executor="serial", store=str(tmp_path / "s.duckdb"))
+
+
+@pytest.mark.parametrize("pair", ["novalue", "=5", " =5"])
+def test_a_malformed_set_is_one_error_line_naming_the_flag(tmp_path, pair):
+    line = one_error_line(invoke("run", DEFAULT, "--set", pair, "--out", tmp_path, "-q"))
+    assert line == f"error: --set {pair!r}: expected key=value, e.g. visitors.rate_per_s=40", line

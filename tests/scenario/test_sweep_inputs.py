@@ -1,10 +1,11 @@
-"""Sweeps check their LHS ranges up front (both ends must be valid values of the field, whatever the
-samples draw) and pass the runs' warnings on, each distinct one once."""
+"""Sweeps check their LHS ranges up front (every value a sample can take must be valid for the field:
+integer ranges reach their ends, float samples stay strictly inside) and pass the runs' warnings on,
+each distinct one once."""
 
 import pytest
 
 import sim
-from sim.experiments.sweep import SweepResult, check_lhs
+from sim.experiments.sweep import SweepResult, check_lhs, lhs_samples
 from sim.experiments.tasks import make_task, run_task
 from sim.scenario.load import ScenarioError, load
 from tests.conftest import DEFAULT
@@ -27,6 +28,36 @@ def test_an_lhs_range_past_a_bound_is_refused_naming_it(key, lo, hi, says):
     message = str(info.value)
     assert message.startswith(f"--lhs {key}={lo}:{hi}: {key}: ") and message.endswith(says), message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("lo, hi", [(0.0, 5.0), (0, 5.0), (0, 0.5)])
+def test_a_float_range_may_end_on_an_exclusive_bound_its_samples_never_reach(lo, hi):
+    """rate_per_s must be > 0: a float sample is never exactly 0, so 0:5 is a range a user can ask."""
+    check_lhs(load(DEFAULT), {"visitors.rate_per_s": (lo, hi)})
+    samples = lhs_samples({"visitors.rate_per_s": (lo, hi)}, 400, seed=3)
+    values = [s["visitors.rate_per_s"] for s in samples]
+    assert all(isinstance(v, float) and lo < v < hi for v in values)
+
+
+@pytest.mark.parametrize("key, lo, hi, says", [
+    ("visitors.rate_per_s", -1.0, 5.0, "greater than 0 (got -1.0)"),  # the closest float inside is < 0 too
+    ("ingestion.max_payload_bytes", 0, 1000, "greater than 0 (got 0)"),  # an integer sample can be 0
+])
+def test_an_end_past_an_exclusive_bound_is_refused_naming_the_end_written(key, lo, hi, says):
+    with pytest.raises(ScenarioError) as info:
+        check_lhs(load(DEFAULT), {key: (lo, hi)})
+    message = str(info.value)
+    assert message.startswith(f"--lhs {key}={lo}:{hi}: {key}: ") and message.endswith(says), message
+
+
+def test_float_samples_stay_strictly_inside_even_where_scaling_would_round_to_an_end():
+    tiny = 5e-324  # no float lies strictly between 0 and the smallest one: the ends are kept
+    assert {s["x"] for s in lhs_samples({"x": (0.0, tiny)}, 50, seed=1)} <= {0.0, tiny}
+    lo, hi = 1.0, 1.0 + 4 * 2.0**-52  # three floats inside: every sample is one of them
+    inside = {1.0 + k * 2.0**-52 for k in (1, 2, 3)}
+    assert {s["x"] for s in lhs_samples({"x": (lo, hi)}, 200, seed=2)} <= inside
+    ints = [s["n"] for s in lhs_samples({"n": (0, 3)}, 200, seed=2)]
+    assert set(ints) == {0, 1, 2, 3} and all(isinstance(v, int) for v in ints)
 
 
 def test_a_sweep_refuses_the_range_before_running(tmp_path):
