@@ -101,7 +101,7 @@ def run_cmd(scenario: Path, seed: int | None, sets: tuple[str, ...], out: Path, 
             overrides["horizon"] = simulate(trace.horizon_s)
     simulate(check_size, scenario, overrides, max_memory, figures=not no_plots, ledger=ledger, **options)
     result = simulate(run, scenario, seed=seed, overrides=overrides, progress=not quiet, max_memory=max_memory,
-                      ledger=ledger, **options)
+                      ledger=ledger, aside=True, **options)
     for warning in result.warnings():
         click.echo(f"warning: {warning}", err=True)
     paths = result.write(out, plots=not no_plots, command=" ".join(["sim", *sys.argv[1:]]), aside=True)

@@ -60,7 +60,11 @@ class KindTable:
         self.parent_kind = parent_kind  # the kind a message's ``parent`` id refers to
         self.stages = list(stages)
         self.n = 0
-        self._cap = capacity
+        # the reservation is allocated when the first 1,024 rows are full, not now: a run that forks
+        # before simulating (sim.runs.runner.execute's aside) then writes pages of its own, not
+        # copies of pages shared with the child
+        self._reserved = capacity
+        self._cap = capacity = min(capacity, 1024)
         self.stamp = {s: np.full(capacity, np.nan) for s in stages}
         self.state = np.zeros(capacity, dtype=np.int8)
         self.reason = np.full(capacity, -1, dtype=np.int16)
@@ -69,7 +73,7 @@ class KindTable:
         self.parent = np.full(capacity, -1, dtype=np.int64) if parent_kind is not None else None
 
     def _grow(self, need: int) -> None:
-        cap = self._cap
+        cap = max(self._cap, self._reserved) if need > self._cap else self._cap
         while cap < need:
             cap = int(cap * 1.5) + 1024  # not doubling: a 10M-row table overshoots by at most half
         if cap == self._cap:

@@ -67,7 +67,7 @@ def _advance(pipe: Pipeline, horizon: float, progress: bool | None, label: str) 
 def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
         overrides: Mapping[str, Any] | None = None, *, progress: bool | None = None,
         check: bool = True, max_memory: str | int | float | None = None, ledger: str = "full",
-        **options: Any) -> RunResult:
+        aside: bool = False, **options: Any) -> RunResult:
     """Simulate a scenario once.
 
     ``scenario`` is a YAML path, a dict or a scenario model; ``overrides`` maps dotted paths to
@@ -81,6 +81,8 @@ def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
     (:class:`~sim.runs.budget.RunTooLarge`). ``ledger="aggregate"`` keeps the system's
     high-volume kind (Data Cloud: clicks) as streaming aggregates instead of every stage time
     (:mod:`sim.core.folding`: bounded memory, histogram percentiles, a digest of its own).
+    ``aside``: work that does not depend on the run (Data Cloud: the web traffic) is done by a
+    forked process on another core (the same result; ``sim run`` uses it).
     """
     sc = load(scenario, overrides)
     seed = sc.seed if seed is None else int(seed)
@@ -89,7 +91,7 @@ def run(scenario: str | Path | ScenarioBase | dict, seed: int | None = None,
     aggregate = aggregated_kinds(system, ledger)
     budget.check(system.estimate(sc, ledger=ledger, **options), sc.name, max_memory)
     pipe = system.build(sc, seed, **({"ledger": ledger} if aggregate else {}), **options)
-    return execute(pipe, progress=progress, check=check, started=started)
+    return execute(pipe, progress=progress, check=check, started=started, aside=aside)
 
 
 LEDGER_MODES = ("full", "aggregate")
@@ -109,12 +111,23 @@ def aggregated_kinds(system, ledger: str) -> tuple[str, ...]:
 
 
 def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True,
-            started: float | None = None) -> RunResult:
+            started: float | None = None, aside: bool = False) -> RunResult:
     """Advance a wired pipeline to its horizon, check conservation, and collect the result.
 
-    ``started`` (a ``time.perf_counter()`` reading) dates ``wall_s``; by default, now.
+    ``started`` (a ``time.perf_counter()`` reading) dates ``wall_s``; by default, now. ``aside``:
+    see :func:`run`.
     """
     started = time.perf_counter() if started is None else started
+    if aside:
+        pipe.start_aside()
+    try:
+        return _execute(pipe, progress, check, started)
+    finally:
+        if aside:
+            pipe.end_aside()
+
+
+def _execute(pipe: Pipeline, progress: bool | None, check: bool, started: float) -> RunResult:
     sc = pipe.scenario
     horizon = pipe.ctx.horizon
     _advance(pipe, horizon, progress, sc.name)

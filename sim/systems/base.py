@@ -81,6 +81,13 @@ class Pipeline:
     # ``counts()`` are read when present)
     actors: list[Actor | Any] = field(default_factory=list)
 
+    def start_aside(self) -> None:
+        """Move work that does not depend on the run (exogenous traffic) to a forked process, if
+        the system has such work (:func:`sim.runs.runner.execute` with ``aside``)."""
+
+    def end_aside(self) -> None:
+        """End what :meth:`start_aside` started."""
+
 
 class System(ABC, Generic[S]):
     """Base of the twinned systems; see the module docstring. ``S`` is the system's scenario

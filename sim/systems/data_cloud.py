@@ -142,6 +142,22 @@ class DataCloudPipeline(Pipeline):
                                    self.insights, self.segments, self.data_actions, self.event_bus, self.crm,
                                    *self.apex, *self.pubsub, self.webhooks) if a is not None]
 
+    def start_aside(self) -> None:
+        """The web traffic is drawn in a forked process, one hand-over ahead
+        (:mod:`sim.actors.data_cloud.traffic_aside`; the same clicks)."""
+        from sim.actors.data_cloud.traffic_aside import draw_aside
+
+        assert isinstance(self.scenario, DataCloudScenario) and self.ingestion is not None
+        aside = draw_aside(self.visitors, self.scenario.ingestion.flush_interval, self.ctx.horizon)
+        if aside is not self.visitors:
+            self.actors[self.actors.index(self.visitors)] = aside
+            self.ingestion.source = self.visitors = aside
+
+    def end_aside(self) -> None:
+        close = getattr(self.visitors, "close", None)
+        if close is not None and type(self.visitors).__name__ == "TrafficAside":
+            close()
+
 
 def _person_of(identity: IdentityService, profile: int) -> int:
     """The prospect behind a profile (its CRM contact index), or −1 for an anonymous profile."""

@@ -1,5 +1,6 @@
 """More edges of the ledger (sim.core.ledger), one documented rule per test: stages are distinct
-and non-empty; an ``expected`` count is reserved at once (no copy while it is not exceeded) and a
+and non-empty; an ``expected`` count is reserved in one step once the first 1,024 rows are full (no
+copy while it is not exceeded) and a
 table that outgrows it keeps every row; a message ends once, and the error names the first five
 offenders; reads are as of the horizon; the digest covers every table as of the horizon only; the
 conservation report sums the kinds and names at most 20 lost or phantom messages (10 in the text).
@@ -19,6 +20,7 @@ from sim.core.ledger import (
     LedgerError,
     check_conservation,
     describe_loss,
+    reserve_for,
 )
 
 
@@ -48,19 +50,33 @@ def test_a_new_message_has_only_its_creation_stamp():
     assert more.tolist() == [1, 2] and table.parent[:3].tolist() == [-1, 7, 7]
 
 
-def test_expected_messages_are_reserved_at_once():
+def test_expected_messages_are_reserved_in_one_step_once_the_first_rows_are_full():
+    """Nothing beyond 1,024 rows is allocated before the run writes (a process forked before the
+    simulation then shares no large page with it); the first growth takes the whole reservation,
+    so the expected messages never cost a second copy."""
     ledger = Ledger()
     table = ledger.register("k", ["made"], expected=5000)
+    assert len(table.state) == 1024 and len(table.stamp["made"]) == 1024
+    ledger.create("k", np.zeros(1024))
+    assert len(table.state) == 1024  # full, not grown
+    ledger.create("k", np.zeros(1))
     state, stamp = table.state, table.stamp["made"]
-    ledger.create("k", np.zeros(5000))
+    assert len(state) == reserve_for(5000) and len(stamp) == reserve_for(5000)
+    ledger.create("k", np.zeros(5000 - 1025))
     assert table.state is state and table.stamp["made"] is stamp  # not grown by a copy
+    assert table.n == 5000 and (table.view("made") == 0).all()
+    for one_at_a_time in (False, True):  # the one-message path takes the reservation too
+        big = Ledger().register("k", ["made"], expected=100_000)
+        led = Ledger()
+        led.tables["k"] = big
+        for _ in range(1025):
+            (led.create_one("k", 0.0) if one_at_a_time else led.create("k", 0.0))
+        state = big.state
+        assert len(state) == reserve_for(100_000)
+        led.create("k", np.zeros(100_000 - 1025))
+        assert big.state is state and big.n == 100_000
     small = Ledger().register("k", ["made"], expected=float("inf"))
-    assert len(small.state) >= 1024
-    large = Ledger()
-    big = large.register("k", ["made"], expected=100_000)
-    state = big.state
-    large.create("k", np.zeros(100_000))
-    assert big.state is state and big.n == 100_000 and large.table("k").kind == "k"
+    assert len(small.state) == 1024
     tiny = Ledger()
     t = tiny.register("k", ["made"], expected=0)
     s = t.state

@@ -170,8 +170,9 @@ def test_ctrl_c_during_a_cli_sweep_exits_130_and_keeps_the_finished_runs(sim_cmd
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a process group")
 @pytest.mark.parametrize("when", ["simulating", "drawing"])
 def test_ctrl_c_during_sim_run_exits_130_in_one_line_and_leaves_no_process(sim_cmd, tmp_path, when):
-    """Ctrl-C reaches the whole foreground group: the run, and while it writes, the child that
-    draws its figures. Exit 130 and one line, no traceback, no process left behind."""
+    """Ctrl-C reaches the whole foreground group: the run, and its child (drawing the web traffic
+    while it simulates, the figures while it writes). Exit 130 and one line, no traceback, no
+    process left behind."""
     psutil = pytest.importorskip("psutil")
     horizon = "6h" if when == "simulating" else "2h"
     env = {**os.environ, "SIM_PROGRESS_INTERVAL": "0"}
@@ -185,6 +186,8 @@ def test_ctrl_c_during_sim_run_exits_130_in_one_line_and_leaves_no_process(sim_c
             for line in proc.stderr:  # a progress line: the simulation is under way
                 if line.startswith("b2b_pricing_alert:") and "clicks=" in line:
                     break
+            children = root.children(recursive=True)  # the child drawing the web traffic
+            assert children, "no traffic child while simulating"
         else:
             deadline = time.monotonic() + 120
             while not children and proc.poll() is None and time.monotonic() < deadline:
