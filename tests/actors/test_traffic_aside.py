@@ -93,7 +93,7 @@ def test_only_the_bundled_visitors_in_a_process_that_may_fork_are_drawn_aside(mo
 @pytest.mark.parametrize("scenario, overrides", [
     (DEFAULT, {"horizon": "3h", "visitors.rate_per_s": 8}),
     (SCENARIOS / "black_friday_peak.yaml", {"horizon": "40m"}),
-    (DEFAULT, {"horizon": "2h", "visitors.rate_per_s": 100}),  # overload: 429s and retries
+    (DEFAULT, {"horizon": "10m", "visitors.rate_per_s": 100}),  # overload: 429s and retries
 ], ids=["default", "black_friday", "overload"])
 def test_a_run_with_its_traffic_drawn_aside_keeps_its_digest_and_counts(scenario, overrides):
     plain = sim.run(scenario, overrides=overrides)
