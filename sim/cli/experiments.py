@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -64,20 +65,33 @@ def _parse_grid(items: tuple[str, ...]) -> dict:
     return grid
 
 
-def _parse_lhs(items: tuple[str, ...]) -> dict:
-    from sim.scenario.load import parse_override_value
+def _lhs_number(text: str) -> int | float:
+    """An integer if written as one, else a finite real number (``1e3``, ``0.5``); not YAML, which
+    reads ``2:3`` as a base-60 number."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)  # ValueError for anything else
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
+
+def _parse_lhs(items: tuple[str, ...]) -> dict:
     ranges = {}
     for item in items:
         key, sep, bounds = item.partition("=")
-        lo, sep2, hi = bounds.partition(":")
         try:
-            a, b = parse_override_value(lo), parse_override_value(hi)
-            numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
-            if not (sep and sep2 and key.strip() and numbers and a < b):
-                raise ValueError
+            if not sep or not key.strip() or bounds.count(":") != 1:
+                raise ValueError(item)
+            lo, hi = bounds.split(":")
+            a, b = _lhs_number(lo), _lhs_number(hi)
+            if not a < b:
+                raise ValueError(item)
         except ValueError:
-            fail(f"--lhs {item!r}: expected key=lo:hi with numbers lo < hi, e.g. visitors.rate_per_s=1:10")
+            fail(f"--lhs {item!r}: expected key=lo:hi with numbers lo < hi (integers draw integers), "
+                 "e.g. visitors.rate_per_s=1.0:10")
         ranges[key.strip()] = (a, b)
     return ranges
 
@@ -115,7 +129,7 @@ def sweep_cmd(scenario: Path, grid: tuple[str, ...], lhs: tuple[str, ...], sampl
 
     g, ranges = _parse_grid(grid), _parse_lhs(lhs)
     if not g and not ranges:
-        raise click.UsageError("give at least one --grid or --lhs parameter")
+        fail("sim sweep: give at least one --grid or --lhs parameter, e.g. --grid crm.flow.batch_size=200,2000")
     overrides = parse_sets(sets)
     try:
         root = load(scenario, overrides).seed if seed is None else seed

@@ -28,7 +28,7 @@ class _Sim(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            click.echo("\ninterrupted", err=True)
+            click.echo("interrupted", err=True)
             sys.exit(130)
 
 

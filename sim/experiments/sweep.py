@@ -89,13 +89,24 @@ def check_lhs(base, lhs: Mapping[str, tuple] | None) -> None:
         for end, inside in zip((lo, hi), inner):
             try:
                 derive(base, {key: end}, label)
-            except ScenarioError:
+            except ScenarioError as refused:
                 if inside == end:
+                    if _integers(lo, hi) and _allows(base, key, _inner(float(lo), float(hi))[inner.index(end)]):
+                        raise ScenarioError(f"{refused} (integer bounds draw integers, which reach their "
+                                            f"ends; for real numbers write {float(lo)!r}:{float(hi)!r})") from None
                     raise
                 try:
                     derive(base, {key: inside}, label)
                 except ScenarioError:
                     derive(base, {key: end}, label)  # the message names the end the user wrote
+
+
+def _allows(base, key: str, value: float) -> bool:
+    try:
+        derive(base, {key: value}, "")
+    except ScenarioError:
+        return False
+    return True
 
 
 @dataclass

@@ -5,8 +5,10 @@ layout and PNG encoding) and seconds on ``summary.json`` (percentiles, digest), 
 on one core. A forked child shares the finished run's memory copy-on-write, so it needs nothing
 sent to it; it draws the figures on the second core and sends back only the PNG bytes (a few
 hundred kB). The bytes are the ones the caller would have drawn itself (the same code on the same
-data). Where there is no ``fork`` (Windows, macOS's default), or when the child fails or dies, the
-caller draws the figures itself, so the result never depends on the shortcut.
+data). Where there is no ``fork`` (Windows, macOS's default), inside a daemon process (a pool's
+worker may not have children), or when the child fails or dies, the caller draws the figures
+itself, so the result never depends on the shortcut. The child dies with its parent, and a caller
+that stops waiting (an error, Ctrl-C) ends it.
 """
 
 from __future__ import annotations
@@ -15,42 +17,86 @@ import multiprocessing
 import sys
 from collections.abc import Callable
 
+from sim.experiments.executors import die_with_parent
 
-def _child(render: Callable[[], dict[str, bytes]], conn) -> None:
+JOIN_S = 5.0  # how long a child that has sent its figures may take to exit before it is ended
+
+
+def _child(render: Callable[[], dict[str, bytes]], conn, parent_end, parent_pid: int) -> None:
+    parent_end.close()  # the parent's end: without this copy, the child sees the parent go
+    die_with_parent(parent_pid)
     try:
         conn.send(render())
     except BaseException:  # the parent draws them itself, and sees the error there
-        conn.send(None)
+        try:
+            conn.send(None)
+        except BaseException:
+            pass
     finally:
         conn.close()
+
+
+def can_fork() -> bool:
+    """Whether this process may fork a helper child (Linux-like, and not a daemon process)."""
+    return ("fork" in multiprocessing.get_all_start_methods() and sys.platform not in ("win32", "darwin")
+            and not multiprocessing.current_process().daemon)
+
+
+class Aside:
+    """``render()`` started in a forked process: :meth:`collect` waits for its PNGs (or draws them
+    here if the child could not deliver); :meth:`cancel` ends the child. Use as a context manager:
+    leaving the block without collecting ends the child."""
+
+    def __init__(self, render: Callable[[], dict[str, bytes]]) -> None:
+        import os
+
+        self.render = render
+        self.child = None
+        if not can_fork():
+            return
+        ctx = multiprocessing.get_context("fork")
+        self.receive, send = ctx.Pipe(duplex=False)
+        try:
+            self.child = ctx.Process(target=_child, args=(render, send, self.receive, os.getpid()),
+                                     name="sim-figures", daemon=True)
+            self.child.start()
+        except (OSError, AssertionError):  # no process to spare, or not allowed one: draw here
+            self.child = None
+            self.receive.close()
+        finally:
+            send.close()
+
+    def collect(self) -> dict[str, bytes]:
+        if self.child is None:
+            return self.render()
+        try:
+            pngs = self.receive.recv()
+        except (EOFError, OSError):  # the child died (killed, out of memory)
+            pngs = None
+        finally:
+            self.cancel()
+        return pngs if isinstance(pngs, dict) else self.render()
+
+    def cancel(self) -> None:
+        """End the child (idempotent)."""
+        child, self.child = self.child, None
+        if child is None:
+            return
+        self.receive.close()
+        child.join(JOIN_S)
+        if child.is_alive():
+            child.kill()
+            child.join()
+        child.close()
+
+    def __enter__(self) -> Aside:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cancel()
 
 
 def render_aside(render: Callable[[], dict[str, bytes]]) -> Callable[[], dict[str, bytes]]:
     """Start ``render()`` in a forked process; return a function that waits for its PNGs (by
     file name) and returns them, or calls ``render()`` here if the child could not deliver."""
-    if "fork" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin":
-        pngs = render()
-        return lambda: pngs
-    ctx = multiprocessing.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(render, send), name="sim-figures", daemon=True)
-    try:
-        child.start()
-    except OSError:  # no process to spare (memory, process limits): draw here
-        receive.close()
-        send.close()
-        pngs = render()
-        return lambda: pngs
-    send.close()
-
-    def collect() -> dict[str, bytes]:
-        try:
-            pngs = receive.recv()
-        except (EOFError, OSError):  # the child died (killed, out of memory)
-            pngs = None
-        finally:
-            receive.close()
-            child.join()
-        return pngs if isinstance(pngs, dict) else render()
-
-    return collect
+    return Aside(render).collect

@@ -409,24 +409,25 @@ class RunResult:
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        collect = None
-        if plots and aside:  # the figures over time are drawn by a child meanwhile (second core);
-            # the summary and the distribution figures drawn here share one sort of each latency
-            from sim.report.aside import render_aside
+        from contextlib import nullcontext
 
-            collect = render_aside(lambda: _render_pngs(self, distributions=False))
-        self.to_json(out / "summary.json")
-        paths = [out / "summary.json"]
-        pngs: dict[str, bytes] = {}
-        if plots:  # matplotlib is imported only when figures are drawn
-            from sim.report.plots import save_all
+        from sim.report.aside import Aside
 
-            if collect is None:
-                pngs = _render_pngs(self)
-            else:
-                pngs = _render_pngs(self, series=False)
-                pngs.update(collect())
-            paths += save_all(self, out, pngs)
+        # the figures over time are drawn by a child meanwhile (second core); the summary and the
+        # distribution figures drawn here share one sort of each latency
+        with (Aside(lambda: _render_pngs(self, distributions=False)) if plots and aside else nullcontext()) as child:
+            self.to_json(out / "summary.json")
+            paths = [out / "summary.json"]
+            pngs: dict[str, bytes] = {}
+            if plots:  # matplotlib is imported only when figures are drawn
+                from sim.report.plots import save_all
+
+                if child is None:
+                    pngs = _render_pngs(self)
+                else:
+                    pngs = _render_pngs(self, series=False)
+                    pngs.update(child.collect())
+                paths += save_all(self, out, pngs)
         paths.append(html.write(self, out / "report.html", pngs, command))
         return paths
 

@@ -148,7 +148,8 @@ class DataCloudPipeline(Pipeline):
         from sim.actors.data_cloud.traffic_aside import draw_aside
 
         assert isinstance(self.scenario, DataCloudScenario) and self.ingestion is not None
-        aside = draw_aside(self.visitors, self.scenario.ingestion.flush_interval, self.ctx.horizon)
+        expected = self.system.estimate(self.scenario).messages.get("click", 0.0)
+        aside = draw_aside(self.visitors, self.scenario.ingestion.flush_interval, self.ctx.horizon, expected)
         if aside is not self.visitors:
             self.actors[self.actors.index(self.visitors)] = aside
             self.ingestion.source = self.visitors = aside

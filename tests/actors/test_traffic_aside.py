@@ -6,6 +6,10 @@ is replayed; a whole run keeps its digest."""
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,7 +57,7 @@ def test_the_child_hands_over_the_very_clicks_and_counts(times, buffer_bytes):
         assert aside.counts() == here.counts()  # asked again: the same, the child is gone
     finally:
         aside.close()
-    assert not aside._child.is_alive()
+    assert not _alive(aside.pid)
     assert sum(1 for _ in times) and here.counts()["clicks_sent"] > 1000
 
 
@@ -62,7 +66,7 @@ def test_a_child_that_dies_is_replayed_and_the_run_goes_on_with_the_same_clicks(
     times = TIMES["regular"]
     for t in times[:5]:
         assert same(here.take_until(t), aside.take_until(t))
-    os.kill(aside._child.pid, signal.SIGKILL)
+    os.kill(aside.pid, signal.SIGKILL)
     aside._child.join()
     for t in times[5:]:
         assert same(here.take_until(t), aside.take_until(t)), t
@@ -78,22 +82,80 @@ def test_a_child_ended_early_leaves_counts_that_are_still_right():
     assert aside.counts() == here.counts()
 
 
-def test_only_the_bundled_visitors_in_a_process_that_may_fork_are_drawn_aside(monkeypatch):
+def test_only_the_bundled_visitors_in_a_process_that_may_fork_and_with_enough_clicks_are_drawn_aside(monkeypatch):
     scripted = ScriptedClicks([{"t": 1.0, "cookie": 1, "page": "home"}])
-    assert draw_aside(scripted, 180.0, HORIZON) is scripted
+    assert draw_aside(scripted, 180.0, HORIZON, 1e6) is scripted
+    web = visitors()
+    # a hand-over of fewer clicks than MIN_CLICKS costs more to send than to draw
+    few = traffic_aside.MIN_CLICKS * HORIZON / 180.0
+    assert draw_aside(web, 180.0, HORIZON, few * 0.99) is web
+    enough = draw_aside(web, 180.0, HORIZON, few)
+    assert type(enough) is TrafficAside
+    enough.close()
+    assert draw_aside(web, 180.0, 0.0, 1e6) is web
+    hand_overs = traffic_aside.MIN_HAND_OVERS  # fewer hand-overs: the first is waited for, little overlaps
+    assert draw_aside(web, HORIZON / hand_overs * 1.01, HORIZON, 1e9) is web
+    assert draw_aside(web, 0.0, HORIZON, 1e9) is web
+    enough = draw_aside(web, HORIZON / hand_overs, HORIZON, 1e9)
+    assert type(enough) is TrafficAside
+    enough.close()
 
     class Daemon:
         daemon = True
 
     monkeypatch.setattr(traffic_aside.multiprocessing, "current_process", Daemon)
-    web = visitors()
-    assert draw_aside(web, 180.0, HORIZON) is web  # a sweep's worker may not have children
+    assert draw_aside(web, 180.0, HORIZON, 1e9) is web  # a sweep's worker may not have children
+
+
+def test_a_small_run_draws_its_traffic_itself():
+    r = sim.run(DEFAULT, overrides={"horizon": "30m", "visitors.rate_per_s": 1}, aside=True)
+    assert type(r.pipeline.visitors) is WebVisitors
+
+
+def test_a_closed_child_frees_its_pipe_and_buffer_and_counts_follow_later_hand_overs():
+    here, aside = visitors(), TrafficAside(visitors(), interval=180.0, horizon=HORIZON)
+    here.take_until(180.0)
+    aside.take_until(180.0)
+    assert aside.counts()["clicks_sent"] == here.counts()["clicks_sent"]  # mid-way: the child is ended
+    assert aside._shared.closed and aside._conn.closed
+    for t in (360.0, 900.0, HORIZON):  # the run goes on here, and the counts follow it
+        assert same(here.take_until(t), aside.take_until(t))
+    assert aside.counts() == here.counts()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal")
+def test_the_child_dies_with_its_parent(tmp_path):
+    """A parent killed outright (kill -9) takes its traffic child with it."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        "from tests.actors.test_traffic_aside import visitors\n"
+        "from sim.actors.data_cloud.traffic_aside import TrafficAside\n"
+        "a = TrafficAside(visitors(), interval=180.0, horizon=3600.0)\n"
+        "a.take_until(180.0)\n"
+        "print(a.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    child = int(proc.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
 
 
 @pytest.mark.parametrize("scenario, overrides", [
     (DEFAULT, {"horizon": "3h", "visitors.rate_per_s": 8}),
     (SCENARIOS / "black_friday_peak.yaml", {"horizon": "40m"}),
-    (DEFAULT, {"horizon": "10m", "visitors.rate_per_s": 100}),  # overload: 429s and retries
+    (DEFAULT, {"horizon": "10m", "visitors.rate_per_s": 100, "ingestion.flush_interval": "60s"}),  # overload: 429s
 ], ids=["default", "black_friday", "overload"])
 def test_a_run_with_its_traffic_drawn_aside_keeps_its_digest_and_counts(scenario, overrides):
     plain = sim.run(scenario, overrides=overrides)

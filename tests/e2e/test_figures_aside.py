@@ -4,6 +4,9 @@ drawn in one process, and the run's own drawing when the child cannot deliver.""
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -94,3 +97,56 @@ def test_without_fork_the_run_draws_itself(monkeypatch):
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     parent = os.getpid()
     assert aside.render_aside(lambda: {"x.png": str(os.getpid() == parent).encode()})() == {"x.png": b"True"}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_run_that_stops_waiting_ends_the_child_even_while_it_sends():
+    """The child has drawn more than a pipe holds and blocks sending it; the run leaves (an error,
+    Ctrl-C) without collecting: the child is ended, not left behind or waited for forever."""
+    big = {"x.png": b"p" * (1 << 20)}
+    with aside.Aside(lambda: big) as child:
+        pid = child.child.pid
+        time.sleep(0.5)  # the child is blocked in send
+    assert child.child is None and not _alive(pid)
+
+
+def test_a_failed_write_leaves_no_child(result, tmp_path):
+    (tmp_path / "summary.json").mkdir()  # writing the summary fails
+    before = set(multiprocessing.active_children())
+    with pytest.raises(IsADirectoryError):
+        result.write(tmp_path, aside=True)
+    assert set(multiprocessing.active_children()) <= before
+
+
+def test_in_a_daemon_process_the_run_draws_its_figures_itself(result, tmp_path, monkeypatch):
+    class Daemon:
+        daemon = True
+
+    monkeypatch.setattr(aside.multiprocessing, "current_process", Daemon)
+    assert aside.Aside(dict).child is None
+    names = [p.name for p in result.write(tmp_path, aside=True)]
+    assert "queues.png" in names and "bus.png" in names
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal")
+def test_the_figures_child_dies_with_its_parent(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, signal, time\n"
+        "from sim.report.aside import Aside\n"
+        "a = Aside(lambda: (time.sleep(60), {})[1])\n"
+        "print(a.child.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    pid = int(proc.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)

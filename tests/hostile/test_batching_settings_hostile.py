@@ -420,8 +420,10 @@ def test_a_fault_set_on_the_command_line_is_blamed_on_set(tmp_path):
     (["--lhs", "visitors.rate_per_s=5:1", "--samples", "3"], ["--lhs", "lo < hi"]),
     (["--grid", "visitors.rate_per_s="], ["--grid 'visitors.rate_per_s='", "expected key=v1,v2"]),
     (["--grid", " =1,2"], ["--grid", "expected key=v1,v2"]),
+    (["--lhs", "visitors.rate_per_s=1:2:3", "--samples", "3"], ["--lhs", "lo < hi"]),  # not base-60 1..123
+    ([], ["give at least one --grid or --lhs"]),
 ], ids=["max_events", "runs_per_day", "linger", "nan", "unknown", "lhs-share", "lhs-booleans", "lhs-no-key",
-        "lhs-reversed", "grid-no-values", "grid-blank-key"])
+        "lhs-reversed", "grid-no-values", "grid-blank-key", "lhs-two-colons", "neither"])
 def test_sweep_refuses_bad_grid_values_before_running(tmp_path, grid, words):
     store = tmp_path / "s.duckdb"
     r = invoke("sweep", DEFAULT, "--set", "horizon=1m", "--executor", "serial", "--replications", "1", "-q",

@@ -50,6 +50,29 @@ def test_an_end_past_an_exclusive_bound_is_refused_naming_the_end_written(key, l
     assert message.startswith(f"--lhs {key}={lo}:{hi}: {key}: ") and message.endswith(says), message
 
 
+def test_an_integer_range_on_an_exclusive_bound_is_refused_with_the_way_to_real_numbers():
+    """0:5 draws integers, which reach 0; 0.0:5 draws reals, which never do."""
+    with pytest.raises(ScenarioError) as info:
+        check_lhs(load(DEFAULT), {"visitors.rate_per_s": (0, 5)})
+    message = str(info.value)
+    assert "greater than 0 (got 0)" in message and message.endswith("for real numbers write 0.0:5.0)"), message
+    with pytest.raises(ScenarioError) as info:  # an integer field: no such hint
+        check_lhs(load(DEFAULT), {"ingestion.max_payload_bytes": (0, 1000)})
+    assert "real numbers" not in str(info.value)
+
+
+def test_the_command_line_reads_lhs_bounds_as_numbers_not_yaml():
+    from sim.cli.experiments import _parse_lhs
+
+    assert _parse_lhs(("visitors.rate_per_s=1e3:2e3",)) == {"visitors.rate_per_s": (1000.0, 2000.0)}
+    assert _parse_lhs((" k = 1:20",)) == {"k": (1, 20)} and isinstance(_parse_lhs(("k=1:20",))["k"][0], int)
+    assert _parse_lhs(("k=0.0:5",)) == {"k": (0.0, 5)}
+    for bad in ("k=1:2:3", "k=2:3:4", "k=nan:5", "k=1:inf", "k=5:1", "k=1", "=1:2", "k=a:b", "k=1:1"):
+        with pytest.raises(SystemExit) as info:
+            _parse_lhs((bad,))
+        assert info.value.code == 2, bad
+
+
 def test_float_samples_stay_strictly_inside_even_where_scaling_would_round_to_an_end():
     tiny = 5e-324  # no float lies strictly between 0 and the smallest one: the ends are kept
     assert {s["x"] for s in lhs_samples({"x": (0.0, tiny)}, 50, seed=1)} <= {0.0, tiny}

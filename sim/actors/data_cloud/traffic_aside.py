@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import mmap
 import multiprocessing
-import sys
 from typing import Any
 
 import numpy as np
 
 from sim.actors.data_cloud.visitors import WebVisitors
+from sim.experiments.executors import die_with_parent
+from sim.report.aside import can_fork
 
 
 def _take(cols: dict[str, np.ndarray], k: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -56,11 +57,19 @@ def _get(conn, shared: mmap.mmap) -> dict[str, np.ndarray]:
     return {name: np.ndarray((n,), np.dtype(dtype), buffer=shared, offset=at).copy() for name, dtype, n, at in what}
 
 
-def _serve(visitors: WebVisitors, conn, shared: mmap.mmap, interval: float, horizon: float) -> None:
-    """The child: answer hand-overs, drawing the next one ahead meanwhile."""
+def _serve(visitors: WebVisitors, conn, shared: mmap.mmap, interval: float, horizon: float,
+           parent_end=None, parent_pid: int | None = None) -> None:
+    """The child: answer hand-overs, drawing the next one ahead meanwhile (the first at once)."""
+    if parent_end is not None:
+        parent_end.close()  # the parent's end: without this copy, the child sees the parent go
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     ready: dict[str, np.ndarray] | None = None  # drawn ahead: every click sent before ``upto``
     upto = -np.inf
     try:
+        if interval > 0:
+            upto = min(interval, horizon)
+            ready = visitors.take_until(upto)
         while True:
             request = conn.recv()
             if request is None:  # the run is over: the counts, and goodbye
@@ -93,6 +102,8 @@ class TrafficAside:
     name = "visitors"
 
     def __init__(self, visitors: WebVisitors, interval: float, horizon: float, buffer_bytes: int = 1 << 25) -> None:
+        import os
+
         self.local = visitors  # the state at the fork: replayed if the child dies
         self.asked: list[float] = []
         self.handed = 0  # clicks handed over
@@ -100,10 +111,14 @@ class TrafficAside:
         self._conn, child_end = ctx.Pipe()
         # an answer travels through memory both processes map (pages are touched only as used)
         self._shared = mmap.mmap(-1, buffer_bytes)
-        self._child: Any = ctx.Process(target=_serve, args=(visitors, child_end, self._shared, interval, horizon),
-                                       name="sim-traffic", daemon=True)
-        self._child.start()
-        child_end.close()
+        self._child: Any = ctx.Process(target=_serve, name="sim-traffic", daemon=True,
+                                       args=(visitors, child_end, self._shared, interval, horizon, self._conn,
+                                             os.getpid()))
+        try:
+            self._child.start()
+        finally:
+            child_end.close()
+        self.pid = self._child.pid  # of the child (it is gone once the run has its counts)
         self._state = "child"  # child: drawn aside; closed: child gone, local not caught up; local
         self._counts: dict | None = None
 
@@ -111,6 +126,7 @@ class TrafficAside:
         """The clicks sent before ``t_end`` not handed over yet, sorted by ``t`` (as
         :meth:`WebVisitors.take_until`)."""
         cols = None
+        self._counts = None  # counts asked before this hand-over are out of date
         if self._state == "child":
             try:
                 self._conn.send(float(t_end))
@@ -139,13 +155,15 @@ class TrafficAside:
         return dict(self._counts)
 
     def close(self) -> None:
-        """End the child (idempotent)."""
+        """End the child and free its pipe and buffer (idempotent)."""
         if self._state == "child":
             self._state = "closed"
             self._conn.close()
             if self._child.is_alive():
                 self._child.terminate()
             self._child.join()
+            self._child.close()
+            self._shared.close()
 
     def _catch_up(self) -> None:
         """Replay the hand-overs so far on the local copy (once), so that it can go on alone."""
@@ -155,14 +173,23 @@ class TrafficAside:
                 self.local.take_until(t)
 
 
-def draw_aside(visitors: Any, interval: float, horizon: float) -> Any:
-    """``visitors`` drawn aside (a :class:`TrafficAside`) when it is a :class:`WebVisitors` and this
-    process can fork a child; else ``visitors`` itself."""
-    if type(visitors) is not WebVisitors or sys.platform in ("win32", "darwin"):
+BYTES_PER_CLICK = 80  # of a hand-over's columns (67, aligned)
+MIN_CLICKS = 2_000  # below this many clicks a hand-over, drawing them costs less than sending them
+MIN_HAND_OVERS = 8  # the first hand-over is waited for: with few, little is drawn while the run works
+
+
+def draw_aside(visitors: Any, interval: float, horizon: float, expected_clicks: float) -> Any:
+    """``visitors`` drawn aside (a :class:`TrafficAside`) when it is a :class:`WebVisitors`, this
+    process can fork a child, the run has at least ``MIN_HAND_OVERS`` hand-overs (every
+    ``interval`` s) and each is expected to hold enough clicks (``expected_clicks`` over the
+    ``horizon``) to be worth sending; else ``visitors`` itself."""
+    if type(visitors) is not WebVisitors or not can_fork() or not horizon >= MIN_HAND_OVERS * interval > 0:
         return visitors
-    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+    per_hand_over = expected_clicks * min(interval, horizon) / horizon
+    if not per_hand_over >= MIN_CLICKS:
         return visitors
+    buffer_bytes = int(min(max(4 * per_hand_over * BYTES_PER_CLICK, 1 << 25), 1 << 30))
     try:
-        return TrafficAside(visitors, interval, horizon)
-    except OSError:  # no process to spare
+        return TrafficAside(visitors, interval, horizon, buffer_bytes=buffer_bytes)
+    except (OSError, AssertionError):  # no process to spare, or not allowed one
         return visitors
