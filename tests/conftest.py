@@ -57,3 +57,30 @@ def pytest_collection_modifyitems(items):
         return next((k for k, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
 
     items.sort(key=rank)  # stable: the order within a rank is kept
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not); Linux's /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def child_dies_with_parent(tmp_path: Path, parent_code: str, timeout: float = 10.0) -> bool:
+    """Run ``parent_code`` (Python that prints a child's pid, then is killed outright) and report
+    whether that child is gone within ``timeout`` seconds."""
+    import subprocess
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n" + parent_code
+                      + "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    child = int(proc.stdout.split()[0])
+    deadline = time.monotonic() + timeout
+    while process_alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not process_alive(child)
+

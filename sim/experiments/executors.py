@@ -8,50 +8,17 @@ Local worker processes end with the process that started them, however it ends (
 SIGKILL, a crash): each worker runs :func:`die_with_parent` first, which on Linux asks the kernel
 for SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``) and everywhere starts a daemon
 thread that ends the worker when its parent process changes (checked every
-:data:`PARENT_POLL_S` seconds). Without this a killed sweep leaves its workers (hundreds of MB
+:data:`sim.core.processes.PARENT_POLL_S` seconds). Without this a killed sweep leaves its workers (hundreds of MB
 each) running for minutes.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 
-PARENT_POLL_S = 0.5
-PR_SET_PDEATHSIG = 1
-
-
-def _parent_gone(parent_pid: int) -> bool:
-    return os.getppid() != parent_pid
-
-
-def _watch_parent(parent_pid: int, interval: float) -> None:
-    while True:
-        if _parent_gone(parent_pid):
-            os._exit(1)
-        threading.Event().wait(interval)
-
-
-def die_with_parent(parent_pid: int, interval: float = PARENT_POLL_S) -> None:
-    """Make this (worker) process end when ``parent_pid`` ends: the kernel's parent-death signal
-    on Linux, and a watcher thread everywhere (the portable fallback, and a guard for the kernel
-    signal's rule that it follows the parent *thread* that forked)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if _parent_gone(parent_pid):  # the parent died before the signal was armed
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent_pid, interval), name="die-with-parent",
-                     daemon=True).start()
+from sim.core.processes import die_with_parent
 
 
 def worker_pool(workers: int | None = None) -> ProcessPoolExecutor:

@@ -14,10 +14,9 @@ that stops waiting (an error, Ctrl-C) ends it.
 from __future__ import annotations
 
 import multiprocessing
-import sys
 from collections.abc import Callable
 
-from sim.experiments.executors import die_with_parent
+from sim.core.processes import can_fork, die_with_parent
 
 JOIN_S = 5.0  # how long a child that has sent its figures may take to exit before it is ended
 
@@ -34,12 +33,6 @@ def _child(render: Callable[[], dict[str, bytes]], conn, parent_end, parent_pid:
             pass
     finally:
         conn.close()
-
-
-def can_fork() -> bool:
-    """Whether this process may fork a helper child (Linux-like, and not a daemon process)."""
-    return ("fork" in multiprocessing.get_all_start_methods() and sys.platform not in ("win32", "darwin")
-            and not multiprocessing.current_process().daemon)
 
 
 class Aside:
@@ -94,9 +87,3 @@ class Aside:
 
     def __exit__(self, *exc) -> None:
         self.cancel()
-
-
-def render_aside(render: Callable[[], dict[str, bytes]]) -> Callable[[], dict[str, bytes]]:
-    """Start ``render()`` in a forked process; return a function that waits for its PNGs (by
-    file name) and returns them, or calls ``render()`` here if the child could not deliver."""
-    return Aside(render).collect

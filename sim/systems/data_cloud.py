@@ -155,9 +155,10 @@ class DataCloudPipeline(Pipeline):
             self.ingestion.source = self.visitors = aside
 
     def end_aside(self) -> None:
-        close = getattr(self.visitors, "close", None)
-        if close is not None and type(self.visitors).__name__ == "TrafficAside":
-            close()
+        from sim.actors.data_cloud.traffic_aside import TrafficAside
+
+        if isinstance(self.visitors, TrafficAside):
+            self.visitors.close()
 
 
 def _person_of(identity: IdentityService, profile: int) -> int:

@@ -6,10 +6,7 @@ is replayed; a whole run keeps its digest."""
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +17,7 @@ from sim.actors.data_cloud.traffic_aside import TrafficAside, draw_aside
 from sim.actors.data_cloud.visitors import ScriptedClicks, WebVisitors
 from sim.scenario.load import load
 from sim.systems.data_cloud import SYSTEM
-from tests.conftest import DEFAULT, SCENARIOS
+from tests.conftest import DEFAULT, SCENARIOS, child_dies_with_parent, process_alive
 
 pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
 
@@ -57,7 +54,7 @@ def test_the_child_hands_over_the_very_clicks_and_counts(times, buffer_bytes):
         assert aside.counts() == here.counts()  # asked again: the same, the child is gone
     finally:
         aside.close()
-    assert not _alive(aside.pid)
+    assert not process_alive(aside.pid)
     assert sum(1 for _ in times) and here.counts()["clicks_sent"] > 1000
 
 
@@ -126,30 +123,12 @@ def test_a_closed_child_frees_its_pipe_and_buffer_and_counts_follow_later_hand_o
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal")
 def test_the_child_dies_with_its_parent(tmp_path):
     """A parent killed outright (kill -9) takes its traffic child with it."""
-    script = tmp_path / "parent.py"
-    script.write_text(
-        "import os, signal, sys\n"
-        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+    assert child_dies_with_parent(tmp_path, (
         "from tests.actors.test_traffic_aside import visitors\n"
         "from sim.actors.data_cloud.traffic_aside import TrafficAside\n"
         "a = TrafficAside(visitors(), interval=180.0, horizon=3600.0)\n"
         "a.take_until(180.0)\n"
-        "print(a.pid, flush=True)\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n")
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    child = int(proc.stdout.split()[0])
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
+        "print(a.pid, flush=True)\n"))
 
 
 @pytest.mark.parametrize("scenario, overrides", [

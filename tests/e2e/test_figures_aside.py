@@ -4,7 +4,6 @@ drawn in one process, and the run's own drawing when the child cannot deliver.""
 import json
 import multiprocessing
 import os
-import subprocess
 import sys
 import time
 
@@ -12,7 +11,7 @@ import pytest
 
 import sim
 from sim.report import aside
-from tests.conftest import DEFAULT, SCENARIOS
+from tests.conftest import DEFAULT, SCENARIOS, child_dies_with_parent, process_alive
 
 QUICK = {"horizon": "40m", "visitors.rate_per_s": 1}
 
@@ -76,7 +75,7 @@ def test_a_child_that_dies_leaves_the_drawing_to_the_run(tmp_path):
         drawn_here.append(True)
         return {"x.png": b"png"}
 
-    assert aside.render_aside(render)() == {"x.png": b"png"}
+    assert aside.Aside(render).collect() == {"x.png": b"png"}
     assert drawn_here == [True]
 
 
@@ -88,7 +87,7 @@ def test_the_child_draws_and_the_run_does_not(tmp_path):
         calls.append(os.getpid())
         return {"x.png": str(os.getpid() != parent).encode()}
 
-    collect = aside.render_aside(render)
+    collect = aside.Aside(render).collect
     assert collect() == {"x.png": b"True"}  # drawn in another process
     assert calls == []  # and not here
 
@@ -96,15 +95,7 @@ def test_the_child_draws_and_the_run_does_not(tmp_path):
 def test_without_fork_the_run_draws_itself(monkeypatch):
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     parent = os.getpid()
-    assert aside.render_aside(lambda: {"x.png": str(os.getpid() == parent).encode()})() == {"x.png": b"True"}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
+    assert aside.Aside(lambda: {"x.png": str(os.getpid() == parent).encode()}).collect() == {"x.png": b"True"}
 
 
 def test_a_run_that_stops_waiting_ends_the_child_even_while_it_sends():
@@ -114,7 +105,7 @@ def test_a_run_that_stops_waiting_ends_the_child_even_while_it_sends():
     with aside.Aside(lambda: big) as child:
         pid = child.child.pid
         time.sleep(0.5)  # the child is blocked in send
-    assert child.child is None and not _alive(pid)
+    assert child.child is None and not process_alive(pid)
 
 
 def test_a_failed_write_leaves_no_child(result, tmp_path):
@@ -137,16 +128,8 @@ def test_in_a_daemon_process_the_run_draws_its_figures_itself(result, tmp_path, 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal")
 def test_the_figures_child_dies_with_its_parent(tmp_path):
-    script = tmp_path / "parent.py"
-    script.write_text(
-        "import os, signal, time\n"
+    assert child_dies_with_parent(tmp_path, (
+        "import time\n"
         "from sim.report.aside import Aside\n"
         "a = Aside(lambda: (time.sleep(60), {})[1])\n"
-        "print(a.child.pid, flush=True)\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n")
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
-    pid = int(proc.stdout.split()[0])
-    deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(pid)
+        "print(a.child.pid, flush=True)\n"))

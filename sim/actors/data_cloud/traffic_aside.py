@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 
 from sim.actors.data_cloud.visitors import WebVisitors
-from sim.experiments.executors import die_with_parent
-from sim.report.aside import can_fork
+from sim.core.processes import can_fork, die_with_parent
 
 
 def _take(cols: dict[str, np.ndarray], k: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
