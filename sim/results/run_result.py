@@ -216,7 +216,13 @@ class RunResult:
 
     def lost_detail(self) -> pd.DataFrame:
         """What was lost and why, in detail: per kind and reason, how many, when the first and the
-        last were dropped (seconds), and the last stage those messages had reached."""
+        last were dropped (seconds), and the last stage those messages had reached (the one most of
+        them reached; the earlier on a tie)."""
+        if "lost_detail" not in self._cache:
+            self._cache["lost_detail"] = self._lost_detail()
+        return self._cache["lost_detail"].copy()
+
+    def _lost_detail(self) -> pd.DataFrame:
         rows = []
         h = self.horizon_s
         for kind, table in self.ledger.tables.items():
@@ -228,14 +234,15 @@ class RunResult:
             if not len(dropped):
                 continue
             codes = table.reason[dropped]
-            stamps = np.vstack([self.ledger.stage_times(kind, s, h)[dropped] for s in table.stages])
-            reached = np.where(np.isfinite(stamps), np.arange(len(table.stages))[:, None], -1).max(axis=0)
-            for code in np.unique(codes):
+            reached = np.full(len(dropped), -1, dtype=np.int64)  # the last stage stamped by the horizon
+            for k, stage in enumerate(table.stages):
+                reached[table.view(stage)[dropped] <= h] = k
+            ended = table.end_t[dropped]
+            for code in np.flatnonzero(np.bincount(codes)):
                 sel = codes == code
                 last = np.bincount(reached[sel] + 1).argmax() - 1
                 rows.append({"kind": kind, "reason": self.ledger.reasons[code], "count": int(sel.sum()),
-                             "first_s": float(table.end_t[dropped[sel]].min()),
-                             "last_s": float(table.end_t[dropped[sel]].max()),
+                             "first_s": float(ended[sel].min()), "last_s": float(ended[sel].max()),
                              "last_stage": table.stages[last] if last >= 0 else "-"})
         return pd.DataFrame(rows, columns=["kind", "reason", "count", "first_s", "last_s", "last_stage"])
 

@@ -131,6 +131,7 @@ def _execute(pipe: Pipeline, progress: bool | None, check: bool, started: float)
     sc = pipe.scenario
     horizon = pipe.ctx.horizon
     _advance(pipe, horizon, progress, sc.name)
+    pipe.collect_aside()
     held: dict[str, list[np.ndarray]] = {}
     for actor in pipe.actors:
         held_by = getattr(actor, "held", None)  # a user's visitor model may hold nothing

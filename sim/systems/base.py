@@ -85,8 +85,12 @@ class Pipeline:
         """Move work that does not depend on the run (exogenous traffic) to a forked process, if
         the system has such work (:func:`sim.runs.runner.execute` with ``aside``)."""
 
+    def collect_aside(self) -> None:
+        """Bring back the state the work moved aside reached (called when the run reached its
+        horizon, before its actors are asked what they hold and count)."""
+
     def end_aside(self) -> None:
-        """End what :meth:`start_aside` started."""
+        """End what :meth:`start_aside` started (also after an error)."""
 
 
 class System(ABC, Generic[S]):

@@ -143,22 +143,26 @@ class DataCloudPipeline(Pipeline):
                                    *self.apex, *self.pubsub, self.webhooks) if a is not None]
 
     def start_aside(self) -> None:
-        """The web traffic is drawn in a forked process, one hand-over ahead
-        (:mod:`sim.actors.data_cloud.traffic_aside`; the same clicks)."""
+        """The web traffic is drawn and the ingestion's requests decided in a forked process, one
+        hand-over ahead (:mod:`sim.actors.data_cloud.traffic_aside`; the same answers)."""
         from sim.actors.data_cloud.traffic_aside import draw_aside
 
         assert isinstance(self.scenario, DataCloudScenario) and self.ingestion is not None
         expected = self.system.estimate(self.scenario).messages.get("click", 0.0)
-        aside = draw_aside(self.visitors, self.scenario.ingestion.flush_interval, self.ctx.horizon, expected)
-        if aside is not self.visitors:
-            self.actors[self.actors.index(self.visitors)] = aside
-            self.ingestion.source = self.visitors = aside
+        self.ingestion.door = draw_aside(self.ingestion.door, self.scenario.ingestion.flush_interval,
+                                         self.ctx.horizon, expected)
+
+    def collect_aside(self) -> None:
+        from sim.actors.data_cloud.traffic_aside import TrafficAside
+
+        if self.ingestion is not None and isinstance(self.ingestion.door, TrafficAside):
+            self.ingestion.door.finish()
 
     def end_aside(self) -> None:
         from sim.actors.data_cloud.traffic_aside import TrafficAside
 
-        if isinstance(self.visitors, TrafficAside):
-            self.visitors.close()
+        if self.ingestion is not None and isinstance(self.ingestion.door, TrafficAside):
+            self.ingestion.door.close()
 
 
 def _person_of(identity: IdentityService, profile: int) -> int:
