@@ -7,7 +7,8 @@ plus):
 * aliases cannot blow up: a document whose alias expansion exceeds :data:`MAX_EXPANDED_NODES`
   nodes (a "billion laughs" bomb is a few hundred bytes) or that refers to itself is refused
   before anything walks it;
-* nesting deeper than :data:`MAX_DEPTH` is refused (Python's recursion would otherwise break).
+* nesting deeper than :data:`MAX_DEPTH` is refused (Python's recursion would otherwise break);
+* a plain ``1e9`` or ``2E-3`` is a number, as in YAML 1.2 (YAML 1.1 reads it as text).
 
 :func:`safe_load` is the drop-in for ``yaml.safe_load`` (it raises :class:`yaml.YAMLError`, with
 :class:`YamlLimitError` for the checks above), :func:`override_value` parses a ``--set`` value
@@ -17,6 +18,7 @@ mapping with one-line errors.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -115,6 +117,14 @@ class StrictLoader(yaml.SafeLoader):
                                          "each key may appear once in a mapping", key_node.start_mark)
                 seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.1 (PyYAML) reads ``1e9`` and ``2E-3`` as text (its floats need a dot and a signed exponent);
+# YAML 1.2 and every user read them as numbers. Plain (unquoted) scalars of that form are floats here,
+# so that a quoted ``'4'`` is the only way to write text that looks like a number.
+StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
 
 
 def safe_load(text: str | bytes):

@@ -30,18 +30,29 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 class Model(BaseModel):
     """Base of every scenario section: unknown keys are errors, numbers must be finite and must be
-    numbers (``true`` is not 1)."""
+    numbers (``true`` is not 1, and the text ``'4'`` is not 4: a quoted number in YAML is text)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+    def _only_numbers_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
-        if field is not None and _wants_number(field.annotation) and _has_bool(value):
+        if field is None:
+            return value
+        if _wants_number(field.annotation) and _has_bool(value):
             if isinstance(value, bool):
                 raise ValueError("expected a number, not a boolean")
             raise ValueError(f"expected numbers, not booleans (got {value!r})")
+        if _has_text(value) and _numbers_only(field.annotation, field.metadata):
+            why = "a number in quotes is text in YAML: write it without quotes"
+            if isinstance(value, list):
+                k = next(k for k, v in enumerate(value) if _is_number_text(v))
+                raise ValueError(f"expected numbers, not text: item {k} is {value[k]!r} ({why})")
+            if isinstance(value, dict):
+                k = next(k for k, v in value.items() if _is_number_text(v))
+                raise ValueError(f"expected numbers, not text: {k!r} is {value[k]!r} ({why})")
+            raise ValueError(f"expected a number, not text ({why})")
         return value
 
 
@@ -58,6 +69,46 @@ def _wants_number(annotation: Any) -> bool:
     if get_origin(annotation) in (list, dict, Union, UnionType):
         return bool(args) and all(_wants_number(a) or a is str for a in args) and any(_wants_number(a) for a in args)
     return False
+
+
+def _numbers_only(annotation: Any, metadata: list | tuple = ()) -> bool:
+    """Whether a field takes numbers and nothing else (int or float, possibly in a list or as a
+    dict's values, or optional): no text, no text parsed into a number (a duration)."""
+    if any(isinstance(m, BeforeValidator) for m in metadata):
+        return False
+    if annotation is bool:
+        return False
+    if annotation in (int, float):
+        return True
+    origin, args = get_origin(annotation), [a for a in get_args(annotation) if a is not type(None)]
+    if origin is Annotated:
+        return _numbers_only(args[0], args[1:])
+    if origin is list and args:
+        return _numbers_only(args[0])
+    if origin is dict and len(args) == 2:
+        return _numbers_only(args[1])
+    if origin in (Union, UnionType):
+        return bool(args) and all(_numbers_only(a) for a in args)
+    return False
+
+
+def _is_number_text(value: Any) -> bool:
+    """A string that reads as a finite number (``'4'``, ``' 2.5 '``): a number someone quoted."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
+def _has_text(value: Any) -> bool:
+    """Whether ``value`` (or an item or a dict's value of it) is a quoted number."""
+    if isinstance(value, list):
+        return any(_is_number_text(v) for v in value)
+    if isinstance(value, dict):
+        return any(_is_number_text(v) for v in value.values())
+    return _is_number_text(value)
 
 
 def _has_bool(value: Any) -> bool:

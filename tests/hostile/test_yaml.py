@@ -63,8 +63,18 @@ def test_merge_keys_and_small_aliases_still_work():
 
 
 def test_safe_load_keeps_yaml_safe_load_semantics():
-    for text in ["40", "true", "10m", "[1, 2]", "{a: 1}", "1.5e3", "null", "'x'", ".inf", "2026-01-01"]:
+    for text in ["40", "true", "10m", "[1, 2]", "{a: 1}", "1.5e+3", "null", "'x'", ".inf", "2026-01-01", "'1e9'",
+                 "1e", "e5", "1e9s", "0x1f"]:
         assert safe_load(text) == yaml.safe_load(text) or (text == ".inf" and safe_load(text) == float("inf"))
+
+
+@pytest.mark.parametrize("text, number", [("1e9", 1e9), ("1.5e3", 1500.0), ("2E-3", 0.002), ("-3e2", -300.0),
+                                          ("+1_0e1", 100.0), ("7.e2", 700.0)])
+def test_a_plain_number_with_an_exponent_is_a_number_as_in_yaml_1_2(text, number):
+    """PyYAML (YAML 1.1) reads these as text; a user writing ``factor: 1e9`` means a number."""
+    assert yaml.safe_load(text) == text
+    assert safe_load(text) == number and safe_load(f"a: [{text}]") == {"a": [number]}
+    assert safe_load(f"'{text}'") == text  # quoted: text
 
 
 def test_safe_load_raises_yaml_errors():

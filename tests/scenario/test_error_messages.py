@@ -25,6 +25,20 @@ CASES = [
      "(got 'x')"),
     ({"visitors": {"rate_per_s": "fast"}},
      "visitors.rate_per_s: Input should be a valid number, unable to parse string as a number (got 'fast')"),
+    ({"visitors": {"rate_per_s": "5"}},  # a quoted number is text in YAML; pydantic would have taken it
+     "visitors.rate_per_s: expected a number, not text (a number in quotes is text in YAML: write it without "
+     "quotes) (got '5')"),
+    ({"ingestion": {"burst": " 4 "}},
+     "ingestion.burst: expected a number, not text (a number in quotes is text in YAML: write it without "
+     "quotes) (got ' 4 ')"),
+    ({"visitors": {"daily_profile": [1.0] * 23 + ["1.5"]}},
+     "visitors.daily_profile: expected numbers, not text: item 23 is '1.5' (a number in quotes is text in YAML: "
+     "write it without quotes)"),
+    ({"visitors": {"lifecycle_shares": {"new": "0.5"}}},
+     "visitors.lifecycle_shares: expected numbers, not text: 'new' is '0.5' (a number in quotes is text in YAML: "
+     "write it without quotes)"),
+    ({"seed": "7"},
+     "seed: expected a number, not text (a number in quotes is text in YAML: write it without quotes) (got '7')"),
     ({"realtime": {"enabled": "maybe"}},
      "realtime.enabled: Input should be a valid boolean, unable to interpret input (got 'maybe')"),
 ]
@@ -37,6 +51,17 @@ def test_each_mistake_is_one_exact_line(tmp_path, doc, line):
     with pytest.raises(ScenarioError) as err:
         sim.load(path)
     assert str(err.value) == f"{path}: {line}"
+
+
+def test_numbers_written_as_numbers_and_text_parsed_by_a_field_are_still_taken(tmp_path):
+    """The quoted-number rule does not reach durations ('90' is refused for its missing unit, '90s'
+    taken), text fields, or numbers written plainly (1e3 included, which YAML 1.1 reads as text)."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: t\nhorizon: '2h'\nseed: 7\nvisitors: {rate_per_s: 1e1, lifecycle_shares: {new: 0.5}}\n"
+                    "ingestion: {flush_interval: '90s', burst: 4}\n")
+    sc = sim.load(path)
+    assert (sc.horizon, sc.seed, sc.visitors.rate_per_s, sc.ingestion.flush_interval, sc.ingestion.burst) == \
+        (7200.0, 7, 10.0, 90.0, 4)
 
 
 def test_missing_required_fields_and_an_unknown_section_each_get_their_line(tmp_path):
