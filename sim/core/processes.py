@@ -52,3 +52,26 @@ def can_fork() -> bool:
     multiprocessing forbids children)."""
     return ("fork" in multiprocessing.get_all_start_methods() and sys.platform not in ("win32", "darwin")
             and not multiprocessing.current_process().daemon)
+
+
+def start_shielded(process) -> None:
+    """Start a forked ``process`` with SIGINT blocked in the forking thread, which the child
+    inherits: a Ctrl-C while the child is still starting (Python's after-fork hooks, before its own
+    code) cannot make it print a traceback; the child's target calls :func:`ignore_interrupts`
+    first. This process keeps its own handling (its mask is restored after the start)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        process.start()
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def ignore_interrupts() -> None:
+    """In a helper child: ignore SIGINT (a Ctrl-C is the parent's to handle; the child ends with
+    it), then unblock it (see :func:`start_shielded`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

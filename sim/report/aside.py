@@ -16,12 +16,13 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable
 
-from sim.core.processes import can_fork, die_with_parent
+from sim.core.processes import can_fork, die_with_parent, ignore_interrupts, start_shielded
 
 JOIN_S = 5.0  # how long a child that has sent its figures may take to exit before it is ended
 
 
 def _child(render: Callable[[], dict[str, bytes]], conn, parent_end, parent_pid: int) -> None:
+    ignore_interrupts()  # a Ctrl-C is the parent's to handle: it ends this child
     parent_end.close()  # the parent's end: without this copy, the child sees the parent go
     die_with_parent(parent_pid)
     try:
@@ -52,7 +53,7 @@ class Aside:
         try:
             self.child = ctx.Process(target=_child, args=(render, send, self.receive, os.getpid()),
                                      name="sim-figures", daemon=True)
-            self.child.start()
+            start_shielded(self.child)
         except (OSError, AssertionError):  # no process to spare, or not allowed one: draw here
             self.child = None
             self.receive.close()

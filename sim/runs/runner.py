@@ -118,9 +118,9 @@ def execute(pipe: Pipeline, *, progress: bool | None = None, check: bool = True,
     see :func:`run`.
     """
     started = time.perf_counter() if started is None else started
-    if aside:
-        pipe.start_aside()
     try:
+        if aside:
+            pipe.start_aside()
         return _execute(pipe, progress, check, started)
     finally:
         if aside:

@@ -26,7 +26,7 @@ the CRM Flow, no ``webhook`` without a webhook target).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,9 @@ from sim.domain.intents import classify, find_intents, summarize
 from sim.domain.population import Population, build_population
 from sim.scenario.data_cloud import DataCloudScenario
 from sim.systems.base import BASE_BYTES, CrossKey, Estimate, Kind, Pipeline, System
+
+if TYPE_CHECKING:
+    from sim.actors.data_cloud.traffic_aside import TrafficAside
 
 KINDS = {  # kind -> (stages, parent kind)
     "click": (("click", "ingest", "lakehouse", "identity", "insight"), None),
@@ -136,6 +139,7 @@ class DataCloudPipeline(Pipeline):
     truth: GroundTruth | None = None
     apex: list[ApexTrigger] = field(default_factory=list)
     pubsub: list[PubSubClient] = field(default_factory=list)
+    traffic_aside: TrafficAside | None = None  # the door's stand-in, when the run decided its traffic aside
 
     def __post_init__(self) -> None:
         self.actors = [a for a in (self.visitors, self.ingestion, self.lakehouse, self.graph, self.identity,
@@ -144,25 +148,24 @@ class DataCloudPipeline(Pipeline):
 
     def start_aside(self) -> None:
         """The web traffic is drawn and the ingestion's requests decided in a forked process, one
-        hand-over ahead (:mod:`sim.actors.data_cloud.traffic_aside`; the same answers)."""
+        hand-over ahead (:mod:`sim.actors.data_cloud.traffic_aside`; the same answers). The
+        stand-in is kept as ``traffic_aside`` once the run has its door back."""
         from sim.actors.data_cloud.traffic_aside import draw_aside
 
         assert isinstance(self.scenario, DataCloudScenario) and self.ingestion is not None
         expected = self.system.estimate(self.scenario).messages.get("click", 0.0)
-        self.ingestion.door = draw_aside(self.ingestion.door, self.scenario.ingestion.flush_interval,
-                                         self.ctx.horizon, expected)
+        door = draw_aside(self.ingestion.door, self.scenario.ingestion.flush_interval, self.ctx.horizon, expected)
+        if door is not self.ingestion.door:
+            self.traffic_aside = self.ingestion.door = door
 
     def collect_aside(self) -> None:
-        from sim.actors.data_cloud.traffic_aside import TrafficAside
-
-        if self.ingestion is not None and isinstance(self.ingestion.door, TrafficAside):
-            self.ingestion.door.finish()
+        if self.traffic_aside is not None and self.ingestion is not None:
+            self.traffic_aside.finish()
+            self.ingestion.door = self.traffic_aside.local  # the run's own door, in the state reached
 
     def end_aside(self) -> None:
-        from sim.actors.data_cloud.traffic_aside import TrafficAside
-
-        if self.ingestion is not None and isinstance(self.ingestion.door, TrafficAside):
-            self.ingestion.door.close()
+        if self.traffic_aside is not None:
+            self.traffic_aside.close()
 
 
 def _person_of(identity: IdentityService, profile: int) -> int:

@@ -185,7 +185,7 @@ def test_only_the_bundled_visitors_in_a_process_that_may_fork_and_with_enough_cl
 
 def test_a_small_run_decides_its_traffic_itself():
     r = sim.run(DEFAULT, overrides={"horizon": "30m", "visitors.rate_per_s": 1}, aside=True)
-    assert type(r.pipeline.ingestion.door) is Admission
+    assert type(r.pipeline.ingestion.door) is Admission and r.pipeline.traffic_aside is None
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal")
@@ -216,7 +216,9 @@ def test_a_run_with_its_traffic_decided_aside_keeps_its_digest_counts_and_summar
     assert aside.ledger_digest() == plain.ledger_digest()
     assert aside.counts == plain.counts
     assert _summary(aside) == _summary(plain)  # the intents too: the ground truth came back
-    assert type(aside.pipeline.ingestion.door) is TrafficAside and type(plain.pipeline.ingestion.door) is Admission
+    assert type(aside.pipeline.traffic_aside) is TrafficAside and plain.pipeline.traffic_aside is None
+    assert type(aside.pipeline.ingestion.door) is Admission  # the run's own door, in the state the child reached
+    assert aside.pipeline.ingestion.door.numbered == plain.pipeline.ingestion.door.numbered
     assert not multiprocessing.active_children()  # the child is gone with the run
     if overrides.get("visitors.rate_per_s") == 100 and "ingestion.records_per_request" not in overrides:
         assert plain.counts["ingestion"]["http_429"] > 1000
@@ -277,3 +279,79 @@ def test_a_child_asked_off_its_schedule_says_so_and_stops():
     traffic_aside._serve(_scripted_door(rows), conn, shared, 10.0, 60.0, [])
     assert len(conn.sent) == 2 and conn.sent[1] == ("off", None)  # 15 s was not the hand-over decided ahead
     assert conn.sent[0]["sent_t"].tolist() == [1.0]
+
+
+def test_the_state_sent_back_gives_back_the_retry_draws_ahead_and_the_streams_stay_the_run_s():
+    """A round reserves a uniform for every retry it could decide (max_attempts 100: hundreds of
+    thousands, nearly all unused); the child rewinds the retry stream instead of sending them, and
+    the run's named streams are advanced in place."""
+    many = {**OVERLOAD, "ingestion.retry.max_attempts": 100}
+    here, d = door(many), door(many)
+    streams = (d.rng, d.rng_http, d.source.rng)
+    aside = TrafficAside(d, interval=180.0, horizon=HORIZON)
+    for t in REGULAR:
+        assert same(here.admit_until(t), aside.admit_until(t)), t
+    left = len(here._u) - here._u_pos
+    assert left > 100_000
+    other = door(many)
+    for t in REGULAR:
+        other.admit_until(t)
+    reserved = other._u.nbytes
+    state = traffic_aside._state_bytes(other, traffic_aside._refs(other))
+    assert len(state) < reserved / 2 and len(other._u) == 0
+    aside.finish()
+    same_state(here, aside)
+    assert (d.rng, d.rng_http, d.source.rng) == streams and d.rng is d.source.ctx.rng("ingestion.retry")
+    assert len(d._u) == 0
+    # the next uniforms are the very ones the plain door would use: its leftovers, then fresh draws
+    assert np.array_equal(d.rng.random(left + 50), np.concatenate([here._u[here._u_pos:], here.rng.random(50)]))
+
+
+def test_shedding_the_draws_ahead_keeps_the_next_draws():
+    d = door(OVERLOAD)
+    d._u, d._u_pos = d.rng.random(1000), 990
+    expected = np.concatenate([d._u[990:], np.random.Generator(np.random.PCG64()).random(0)])
+    copy = np.random.Generator(np.random.PCG64())
+    copy.bit_generator.state = d.rng.bit_generator.state
+    d.shed_draws_ahead()
+    assert len(d._u) == 0 and d._u_pos == 0
+    assert np.array_equal(d.rng.random(15), np.concatenate([expected, copy.random(5)]))
+    d.shed_draws_ahead()  # nothing left: nothing rewound
+    assert np.array_equal(d.rng.random(3), copy.random(3))
+
+
+def test_a_child_ignores_ctrl_c_which_is_the_run_s_to_handle():
+    aside = TrafficAside(door(NORMAL), interval=180.0, horizon=HORIZON)
+    try:
+        os.kill(aside.pid, signal.SIGINT)
+        here = door(NORMAL)
+        for t in REGULAR[:3]:
+            assert same(here.admit_until(t), aside.admit_until(t))
+        assert aside._state == "child" and process_alive(aside.pid)
+    finally:
+        aside.close()
+
+
+def _report_mask(conn):
+    conn.send(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))  # blocked as it starts
+    from sim.core.processes import ignore_interrupts
+
+    ignore_interrupts()
+    conn.send((signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
+               signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+    conn.close()
+
+
+def test_a_child_starts_with_ctrl_c_blocked_then_ignores_it_and_the_parent_keeps_its_own():
+    """Until the child's own code runs (Python's after-fork hooks), a Ctrl-C cannot reach it; then
+    it ignores Ctrl-C; the parent's handling is as before."""
+    from sim.core.processes import start_shielded
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    here, there = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(target=_report_mask, args=(there,))
+    start_shielded(child)
+    assert here.recv() is True and here.recv() == (True, False)
+    child.join()
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN

@@ -241,6 +241,17 @@ class Admission:
         order = np.lexsort((late["id"], late["t"]))
         return {c: v[order] for c, v in late.items()}
 
+    def shed_draws_ahead(self) -> None:
+        """Give back the retry uniforms drawn ahead and not used: the retry stream is rewound by
+        their count (a PCG64 uniform is one 64-bit draw), so the next draws are the same and the
+        state is small (a round reserves a uniform for every retry it could decide: with
+        ``max_attempts`` 100 that is hundreds of MB, nearly all unused)."""
+        left = len(self._u) - self._u_pos
+        bits = self.rng.bit_generator
+        if left and isinstance(bits, np.random.PCG64):
+            bits.advance((1 << 128) - left)  # modulo the period: ``left`` draws back
+            self._u, self._u_pos = np.empty(0), 0
+
     def _uniforms(self, k: int) -> np.ndarray:
         """At least ``k`` uniforms from the retry stream past the ones used, drawn ahead and kept, so
         that the i-th retry of the run always gets the stream's i-th draw."""

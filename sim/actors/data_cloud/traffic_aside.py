@@ -11,7 +11,9 @@ the very calls, in the same order, that the run would make itself, hence the ver
 
 At the end of the run (:meth:`TrafficAside.finish`) the child sends back the state it reached, which
 the run's own door, visitors and tap take on (the run's context and population are referred to, not
-copied), so their counts, held clicks and ground truth are those of a run without the child. A
+copied; the run's named random streams are advanced in place; the retry uniforms the door drew ahead
+are given back by rewinding its stream), so their counts, held clicks and ground truth are those of
+a run without the child. The child ignores Ctrl-C, which is the run's to handle. A
 hand-over asked at another time than the one decided ahead (a custom schedule), a child that dies,
 or a run that stops early: the run replays the hand-overs so far on its own copy (forked before
 any of them) and goes on without the child, with the same answers, later. Where there is no
@@ -32,7 +34,7 @@ import numpy as np
 
 from sim.actors.data_cloud.admission import Admission
 from sim.actors.data_cloud.visitors import WebVisitors
-from sim.core.processes import can_fork, die_with_parent
+from sim.core.processes import can_fork, die_with_parent, ignore_interrupts, start_shielded
 
 
 def _put(conn, shared: mmap.mmap, cols: dict[str, np.ndarray]) -> None:
@@ -100,6 +102,7 @@ class _RefUnpickler(pickle.Unpickler):
 
 def _state_bytes(door: Admission, refs: list[Any]) -> bytes:
     """The state of the door, its source and observers (their attributes), pointing to ``refs``."""
+    door.shed_draws_ahead()
     out = io.BytesIO()
     _RefPickler(out, refs).dump([vars(obj) for obj in _stateful(door)])
     return out.getvalue()
@@ -110,7 +113,12 @@ def _adopt(door: Admission, data: bytes, refs: list[Any]) -> None:
     process's objects, listed as the child listed its own)."""
     states = _RefUnpickler(io.BytesIO(data), refs).load()
     for obj, state in zip(_stateful(door), states, strict=True):
-        obj.__dict__.update(state)
+        for name, value in state.items():
+            mine = getattr(obj, name, None)
+            if isinstance(value, np.random.Generator) and isinstance(mine, np.random.Generator):
+                mine.bit_generator.state = value.bit_generator.state  # the run's named stream, advanced
+            else:
+                setattr(obj, name, value)
 
 
 def next_hand_over(t: float, interval: float, horizon: float) -> float:
@@ -124,7 +132,8 @@ def _serve(door: Admission, conn, shared: mmap.mmap, interval: float, horizon: f
     """The child: answer hand-overs, deciding the next one ahead meanwhile (the first at once)."""
     if parent_end is not None:
         parent_end.close()  # the parent's end: without this copy, the child sees the parent go
-    if parent_pid is not None:
+    if parent_pid is not None:  # a forked child (tests call this in their own process)
+        ignore_interrupts()  # a Ctrl-C is the run's to handle; this child ends with it
         die_with_parent(parent_pid)
     ready: dict[str, np.ndarray] | None = None  # decided ahead: the answer for ``upto``
     upto = -np.inf
@@ -171,7 +180,7 @@ class TrafficAside:
                                        args=(door, child_end, self._shared, interval, horizon, self._refs,
                                              self._conn, os.getpid()))
         try:
-            self._child.start()
+            start_shielded(self._child)
         finally:
             child_end.close()
         self.pid = self._child.pid  # of the child (it is gone once the run has its state back)
