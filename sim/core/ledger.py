@@ -171,18 +171,20 @@ class KindTable:
         """Feed the table as of ``horizon`` to the hash ``h``: stage times rounded to the
         nanosecond (later ones as NaN), states (later terminations in flight), reasons."""
         step = 1 << 20  # in slices of a million rows: the same bytes, without whole-column copies
+        part = np.empty(min(step, self.n))
         for stage in self.stages:
             column = self.view(stage)
             for lo in range(0, self.n, step):
-                part = column[lo: lo + step].copy()
-                part[part > horizon] = np.nan
-                h.update(np.round(part, 9).tobytes())
+                chunk = part[: len(column[lo: lo + step])]
+                np.copyto(chunk, column[lo: lo + step])
+                chunk[chunk > horizon] = np.nan
+                h.update(np.round(chunk, 9, out=chunk))  # the array's bytes, not a copy of them
         state, end = self.state[: self.n], self.end_t[: self.n]
         for lo in range(0, self.n, step):
-            part = state[lo: lo + step].copy()
-            part[end[lo: lo + step] > horizon] = IN_FLIGHT
-            h.update(part.tobytes())
-        h.update(self.reason[: self.n].tobytes())
+            states = state[lo: lo + step].copy()
+            states[end[lo: lo + step] > horizon] = IN_FLIGHT
+            h.update(states)
+        h.update(np.ascontiguousarray(self.reason[: self.n]))
 
 
 @dataclass
