@@ -18,6 +18,7 @@ mapping with one-line errors.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -125,6 +126,20 @@ class StrictLoader(yaml.SafeLoader):
 StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"))
+
+
+QUOTED_NUMBER = "a number in quotes is text in YAML: write it without quotes"
+
+
+def is_quoted_number(value: object) -> bool:
+    """Whether ``value`` is text that reads as a finite number (``'4'``, ``' 2.5 '``): in a YAML
+    file, a number someone quoted, which a field of numbers refuses (pydantic would convert it)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 def safe_load(text: str | bytes):

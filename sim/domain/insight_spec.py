@@ -27,7 +27,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from sim.core.errors import validate_model
 from sim.core.units import parse_duration
-from sim.core.yamlfile import read_mapping
+from sim.core.yamlfile import QUOTED_NUMBER, is_quoted_number, read_mapping
 from sim.domain.filters import Filter, FilterError, compile_filter
 from sim.domain.insights import COUNT, Insight
 
@@ -51,6 +51,8 @@ def _number(value: object) -> object:
     """A number as written (pydantic converts it); booleans and non-finite values are refused."""
     if isinstance(value, bool):
         raise ValueError("a number is expected, not true/false")
+    if is_quoted_number(value):
+        raise ValueError(f"a number is expected, not text ({QUOTED_NUMBER})")
     if isinstance(value, int) and abs(value) > MAX_THRESHOLD:
         raise ValueError(f"too large; at most {MAX_THRESHOLD:.0e}")
     if isinstance(value, float) and not math.isfinite(value):

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sim.core.units import parse_duration
+from sim.core.yamlfile import QUOTED_NUMBER, is_quoted_number
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
@@ -45,12 +46,12 @@ class Model(BaseModel):
                 raise ValueError("expected a number, not a boolean")
             raise ValueError(f"expected numbers, not booleans (got {value!r})")
         if _has_text(value) and _numbers_only(field.annotation, field.metadata):
-            why = "a number in quotes is text in YAML: write it without quotes"
+            why = QUOTED_NUMBER
             if isinstance(value, list):
-                k = next(k for k, v in enumerate(value) if _is_number_text(v))
+                k = next(k for k, v in enumerate(value) if is_quoted_number(v))
                 raise ValueError(f"expected numbers, not text: item {k} is {value[k]!r} ({why})")
             if isinstance(value, dict):
-                k = next(k for k, v in value.items() if _is_number_text(v))
+                k = next(k for k, v in value.items() if is_quoted_number(v))
                 raise ValueError(f"expected numbers, not text: {k!r} is {value[k]!r} ({why})")
             raise ValueError(f"expected a number, not text ({why})")
         return value
@@ -92,23 +93,13 @@ def _numbers_only(annotation: Any, metadata: list | tuple = ()) -> bool:
     return False
 
 
-def _is_number_text(value: Any) -> bool:
-    """A string that reads as a finite number (``'4'``, ``' 2.5 '``): a number someone quoted."""
-    if not isinstance(value, str):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except ValueError:
-        return False
-
-
 def _has_text(value: Any) -> bool:
     """Whether ``value`` (or an item or a dict's value of it) is a quoted number."""
     if isinstance(value, list):
-        return any(_is_number_text(v) for v in value)
+        return any(is_quoted_number(v) for v in value)
     if isinstance(value, dict):
-        return any(_is_number_text(v) for v in value.values())
-    return _is_number_text(value)
+        return any(is_quoted_number(v) for v in value.values())
+    return is_quoted_number(value)
 
 
 def _has_bool(value: Any) -> bool:

@@ -72,3 +72,48 @@ def test_cli_rules_with_an_infinite_threshold(tmp_path):
     records.write_text("rec_id,name,email\n1,ann,a@x.org\n")
     r = invoke("identity", "resolve", "--rules", rules, records, "--out", tmp_path / "p.csv")
     assert_refused(r, str(rules), "match_rules.0.criteria.0.threshold", "finite")
+
+
+@pytest.mark.parametrize("value", ["3", " 2.5 ", "1e2"], ids=repr)
+def test_a_quoted_number_in_an_insight_is_text_and_refused(value):
+    with pytest.raises(InsightError) as info:
+        parse_insight({**BASE, "threshold": value})
+    assert str(info.value) == (f"insight: threshold: a number is expected, not text (a number in quotes is text in "
+                               f"YAML: write it without quotes) (got {value!r})")
+
+
+def test_an_insight_file_with_a_quoted_threshold_is_refused_and_a_plain_exponent_taken(tmp_path):
+    from sim.domain.insight_spec import load_insight
+
+    path = tmp_path / "i.yaml"
+    path.write_text("name: hot\nwindow: 10m\nthreshold: '3'\n")
+    with pytest.raises(InsightError, match="not text"):
+        load_insight(path)
+    path.write_text("name: hot\nwindow: 10m\nmeasure: 'sum:size'\nthreshold: 2.5e3\n")
+    assert load_insight(path).threshold == 2500.0
+
+
+@pytest.mark.parametrize("where", ["threshold", "max_identities", "max_per_namespace", "max_identities_per_record",
+                                   "max_block_size"])
+def test_a_quoted_number_in_the_rules_is_text_and_refused(where):
+    import copy
+
+    raw = copy.deepcopy(RULES)
+    value = "0.9" if where == "threshold" else "20"
+    if where == "threshold":
+        raw["match_rules"][0]["criteria"][0]["threshold"] = value
+    elif where == "max_per_namespace":
+        raw["limits"] = {"max_per_namespace": {"email": value}}
+    else:
+        raw["limits"] = {where: value}
+    with pytest.raises(RulesError) as info:
+        parse_rules(raw)
+    assert "a number is expected, not text" in str(info.value) and "without quotes" in str(info.value)
+    plain = copy.deepcopy(raw)  # the same value written as a number is taken
+    if where == "threshold":
+        plain["match_rules"][0]["criteria"][0]["threshold"] = 0.9
+    elif where == "max_per_namespace":
+        plain["limits"] = {"max_per_namespace": {"email": 20}}
+    else:
+        plain["limits"] = {where: 20}
+    parse_rules(plain)

@@ -32,7 +32,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from sim.core.errors import validate_model
-from sim.core.yamlfile import read_mapping
+from sim.core.yamlfile import QUOTED_NUMBER, is_quoted_number, read_mapping
 from sim.domain.identity import normalize
 
 Algorithm = Literal["jaro_winkler", "jaro", "levenshtein", "damerau_levenshtein", "indel", "token_sort", "token_set"]
@@ -50,9 +50,11 @@ MAX_LIMIT = 1_000_000_000
 
 
 def _no_bool(value: object) -> object:
-    """Numbers must be written as numbers: ``true`` is not 1 (pydantic would take it)."""
+    """Numbers must be written as numbers: ``true`` is not 1, nor ``'1'`` (pydantic would take both)."""
     if isinstance(value, bool):
         raise ValueError("a number is expected, not true/false")
+    if is_quoted_number(value):
+        raise ValueError(f"a number is expected, not text ({QUOTED_NUMBER})")
     return value
 
 
