@@ -18,7 +18,7 @@ while the run simulates; :class:`~sim.actors.data_cloud.ingestion.IngestionAPI` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -36,6 +36,20 @@ CARRY = tuple(CLICK_FIELDS)
 COUNTS = ("requests", "http_429", "accepted_requests", "largest_request_records", "dropped_rate_limited",
           "retries_pending", "clicks_numbered")
 ANSWER = ("sent_t", "id", "t", *CARRY, "drop_id", "drop_t", "counts")  # the columns of an answer
+
+
+class Door(Protocol):
+    """What the ingestion API asks of its door: an :class:`Admission`, or a stand-in that runs one
+    elsewhere (:class:`~sim.actors.data_cloud.traffic_aside.TrafficAside`)."""
+
+    source: Any
+    observers: list
+
+    def admit_until(self, until: float) -> dict[str, np.ndarray]: ...
+
+    def counts_array(self) -> np.ndarray: ...
+
+    def held(self) -> list[np.ndarray]: ...
 
 
 class Admission:

@@ -28,12 +28,12 @@ writes the door's answers into the ledger, validates and batches.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.actors.base import Actor, RunContext
-from sim.actors.data_cloud.admission import CARRY, COUNTS, Admission
+from sim.actors.data_cloud.admission import CARRY, COUNTS, Admission, Door
 from sim.core.batch import Batch
 from sim.domain.events import REJECT_REASONS, PayloadRules, validate
 from sim.scenario.data_cloud import Ingestion
@@ -57,7 +57,7 @@ class IngestionAPI(Actor):
         self.observers: list[Callable[[np.ndarray, dict], None]] = []  # see every click as it is sent
         # the requests' door: numbering, HTTP latency, 429s and retries (no clock, no ledger); a
         # stand-in with the same admit_until and held may run it aside (traffic_aside)
-        self.door: Any = Admission(settings, source, ctx.rng("ingestion.retry"), ctx.rng("ingestion.http"),
+        self.door: Door = Admission(settings, source, ctx.rng("ingestion.retry"), ctx.rng("ingestion.http"),
                                    self.observers)
         self._counts = self.door.counts_array()  # the door's running counts, as of its last answer
         self._buffer: list[Batch] = []
