@@ -46,9 +46,12 @@ _MSG_ID = re.compile(r"[A-Za-z0-9_\-:]{1,256}")  # no '.', which separates the s
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def iso_time(epoch_s: float, start_epoch_s: float = 0.0) -> str:
     """ISO 8601 UTC of a simulation time (seconds since the run's start at ``start_epoch_s``)."""
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=start_epoch_s + epoch_s)
+    moment = _EPOCH + timedelta(seconds=start_epoch_s + epoch_s)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
