@@ -226,3 +226,61 @@ def test_sum_and_distinct_measures_fire_at_the_threshold():
     assert [(f.fired_at, f.measure) for f in fired] == [(2.0, 2)]
     with pytest.raises(ValueError, match="needs one value per event"):
         engine.process(np.array([3.0]), np.array([1]), np.ones(1, bool))
+
+
+def walk_evict(engine: InsightEngine) -> tuple[dict, dict, int]:
+    """What a sweep must leave (the former walk of every group): the groups whose last time is
+    above the limit, in their order, and the live count."""
+    w = engine.watermark
+    times = {g: list(v) for g, v in engine._times.items() if v and v[-1] > w - engine.d.window_s}
+    fired = {g: list(v) for g, v in engine._fired.items() if v and v[-1] > w - engine.d.cooldown_s}
+    return times, fired, sum(map(len, times.values())) + sum(map(len, fired.values()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=st.lists(st.tuples(st.integers(0, 20).map(float) | st.floats(0, 20, allow_nan=False),
+                                 st.sampled_from([0.0, 1.0, 5.0]) | st.floats(0, 8, allow_nan=False),
+                                 st.integers(0, 6), st.booleans()), max_size=80)
+       .map(lambda rows: [(sum(r[0] for r in rows[: i + 1]) - jitter, g, m)  # mostly in time order
+                          for i, (_, jitter, g, m) in enumerate(rows)]),
+       window=st.integers(1, 30), cooldown=st.integers(0, 60), lateness=st.integers(0, 20),
+       cuts=st.lists(st.integers(0, 80), max_size=6), merges=st.lists(st.tuples(st.integers(0, 80),
+                                                                                  st.integers(0, 6),
+                                                                                  st.integers(0, 6)),
+                                                                        max_size=4))
+def test_a_sweep_evicts_exactly_the_groups_a_walk_of_every_group_would(events, window, cooldown, lateness,
+                                                                        cuts, merges):
+    """After every batch (merges included) a sweep leaves exactly the groups whose last time is past
+    the limit, in their order, and the live count matches (a pin for any faster sweep: a heap of
+    last times was tried and was slower, since most groups are touched between sweeps)."""
+    d = CountInsight("x", 2, float(window), "sliding", float(cooldown), float(lateness))
+    engine = InsightEngine(d)
+    t = np.array([e[0] for e in events], dtype=float)
+    g = np.array([e[1] for e in events], dtype=np.int64)
+    m = np.array([e[2] for e in events], dtype=bool)
+    bounds = sorted({0, len(events), *[c for c in cuts if c < len(events)]})
+    for a, b in itertools.pairwise(bounds):
+        mine = [(i - a, x, y) for i, x, y in merges if a <= i < b and x != y]
+        engine.process(t[a:b], g[a:b], m[a:b], merges=mine)
+        expected = walk_evict(engine)
+        engine.evict()
+        assert ({k: list(v) for k, v in engine._times.items()}, {k: list(v) for k, v in engine._fired.items()},
+                engine.state_size()) == expected
+        assert list(engine._times) == list(expected[0]) and list(engine._fired) == list(expected[1])
+
+
+def test_a_merged_group_is_swept_by_the_later_of_the_two_last_firings():
+    """Group 1 fired at 10, group 2 at 50; 2 merges into 1: the survivor's last firing is 50, so the
+    sweep keeps it while 50 is within the cooldown and drops it after."""
+    d = CountInsight("x", 1, 5.0, "sliding", 100.0, 0.0)
+    engine = InsightEngine(d)
+    engine.process(np.array([10.0]), np.array([1]), np.array([True]))
+    engine.evict()
+    engine.process(np.array([50.0]), np.array([2]), np.array([True]))
+    engine.evict()
+    engine.process(np.array([120.0]), np.array([3]), np.array([False]), merges=[(0, 2, 1)])
+    engine.evict()  # limit 20: 1's last firing is 50 now
+    assert engine._fired == {1: [10.0, 50.0]} and engine.state_size() == walked_state(engine)
+    engine.process(np.array([151.0]), np.array([3]), np.array([False]))
+    engine.evict()  # limit 51: gone
+    assert engine._fired == {} and engine.state_size() == walked_state(engine) == 0
