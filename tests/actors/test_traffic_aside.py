@@ -146,12 +146,14 @@ def test_a_run_that_stops_before_the_horizon_takes_the_state_of_its_last_hand_ov
 def test_the_state_taken_on_points_to_the_run_s_own_context_and_population():
     d = door(NORMAL)
     visitors, truth, ctx, pop = d.source, d.observers[0], d.source.ctx, d.source.pop
+    settings, visitor_settings = d.p, visitors.p
     aside = TrafficAside(d, interval=180.0, horizon=HORIZON)
     for t in REGULAR:
         aside.admit_until(t)
     aside.finish()
     assert aside.local is d and d.source is visitors and d.observers[0] is truth
     assert visitors.ctx is ctx and visitors.pop is pop and visitors.ledger is ctx.ledger and visitors.env is ctx.env
+    assert d.p is settings and visitors.p is visitor_settings  # the scenario's own settings, not copies
     assert visitors.counts()["clicks_sent"] == d.numbered > 0
 
 

@@ -79,7 +79,7 @@ def _refs(door: Admission) -> list[Any]:
     return refs
 
 
-_SHARED_ATTRIBUTES = ("ctx", "env", "ledger", "pop")
+_SHARED_ATTRIBUTES = ("ctx", "env", "ledger", "pop", "p")  # "p": the settings, the scenario's own
 
 
 class _RefPickler(pickle.Pickler):
