@@ -175,7 +175,7 @@ class KindTable:
         for stage in self.stages:
             column = self.view(stage)
             for lo in range(0, self.n, step):
-                chunk = part[: len(column[lo: lo + step])]
+                chunk = part[: min(step, self.n - lo)]
                 np.copyto(chunk, column[lo: lo + step])
                 chunk[chunk > horizon] = np.nan
                 h.update(np.round(chunk, 9, out=chunk))  # the array's bytes, not a copy of them

@@ -59,10 +59,7 @@ def start_shielded(process) -> None:
     inherits: a Ctrl-C while the child is still starting (Python's after-fork hooks, before its own
     code) cannot make it print a traceback; the child's target calls :func:`ignore_interrupts`
     first. This process keeps its own handling (its mask is restored after the start)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        process.start()
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # POSIX, as fork is
     try:
         process.start()
     finally:
@@ -73,5 +70,4 @@ def ignore_interrupts() -> None:
     """In a helper child: ignore SIGINT (a Ctrl-C is the parent's to handle; the child ends with
     it), then unblock it (see :func:`start_shielded`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -84,21 +84,17 @@ def check_lhs(base, lhs: Mapping[str, tuple] | None) -> None:
     stay strictly inside, so an end on an exclusive bound (``rate_per_s=0:5`` for a rate > 0) is
     allowed when the closest float inside it is."""
     for key, (lo, hi) in (lhs or {}).items():
-        label = f"--lhs {key}={lo}:{hi}"
-        inner = (lo, hi) if _integers(lo, hi) else _inner(lo, hi)
+        integers = _integers(lo, hi)
+        inner = _inner(lo, hi)  # the ends a float sample can take
         for end, inside in zip((lo, hi), inner):
             try:
-                derive(base, {key: end}, label)
-            except ScenarioError as refused:
-                if inside == end:
-                    if _integers(lo, hi) and _allows(base, key, _inner(float(lo), float(hi))[inner.index(end)]):
-                        raise ScenarioError(f"{refused} (integer bounds draw integers, which reach their "
-                                            f"ends; for real numbers write {float(lo)!r}:{float(hi)!r})") from None
+                derive(base, {key: end}, f"--lhs {key}={lo}:{hi}")
+            except ScenarioError as refused:  # the message names the end the user wrote
+                if not _allows(base, key, inside):
                     raise
-                try:
-                    derive(base, {key: inside}, label)
-                except ScenarioError:
-                    derive(base, {key: end}, label)  # the message names the end the user wrote
+                if integers:
+                    raise ScenarioError(f"{refused} (integer bounds draw integers, which reach their "
+                                        f"ends; for real numbers write {float(lo)!r}:{float(hi)!r})") from None
 
 
 def _allows(base, key: str, value: float) -> bool:

@@ -14,6 +14,7 @@ that stops waiting (an error, Ctrl-C) ends it.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 
 from sim.core.processes import can_fork, die_with_parent, ignore_interrupts, start_shielded
@@ -42,8 +43,6 @@ class Aside:
     leaving the block without collecting ends the child."""
 
     def __init__(self, render: Callable[[], dict[str, bytes]]) -> None:
-        import os
-
         self.render = render
         self.child = None
         if not can_fork():

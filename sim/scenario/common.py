@@ -45,7 +45,7 @@ class Model(BaseModel):
             if isinstance(value, bool):
                 raise ValueError("expected a number, not a boolean")
             raise ValueError(f"expected numbers, not booleans (got {value!r})")
-        if _has_text(value) and _numbers_only(field.annotation, field.metadata):
+        if _has_text(value) and _wants_number(field.annotation, field.metadata, text=False):
             why = QUOTED_NUMBER
             if isinstance(value, list):
                 k = next(k for k, v in enumerate(value) if is_quoted_number(v))
@@ -57,25 +57,11 @@ class Model(BaseModel):
         return value
 
 
-def _wants_number(annotation: Any) -> bool:
-    """Whether a field holds numbers (int or float, possibly in a list or dict, or optional),
-    not booleans."""
-    if annotation is bool:
-        return False
-    if annotation in (int, float):
-        return True
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    if get_origin(annotation) is Annotated:
-        return _wants_number(args[0])
-    if get_origin(annotation) in (list, dict, Union, UnionType):
-        return bool(args) and all(_wants_number(a) or a is str for a in args) and any(_wants_number(a) for a in args)
-    return False
-
-
-def _numbers_only(annotation: Any, metadata: list | tuple = ()) -> bool:
-    """Whether a field takes numbers and nothing else (int or float, possibly in a list or as a
-    dict's values, or optional): no text, no text parsed into a number (a duration)."""
-    if any(isinstance(m, BeforeValidator) for m in metadata):
+def _wants_number(annotation: Any, metadata: list | tuple = (), *, text: bool = True) -> bool:
+    """Whether a field holds numbers (int or float, possibly in a list or dict, or optional), not
+    booleans. ``text=False``: numbers and nothing else (no text beside them in a union, no text
+    parsed into a number such as a duration)."""
+    if not text and any(isinstance(m, BeforeValidator) for m in metadata):
         return False
     if annotation is bool:
         return False
@@ -83,13 +69,12 @@ def _numbers_only(annotation: Any, metadata: list | tuple = ()) -> bool:
         return True
     origin, args = get_origin(annotation), [a for a in get_args(annotation) if a is not type(None)]
     if origin is Annotated:
-        return _numbers_only(args[0], args[1:])
-    if origin is list and args:
-        return _numbers_only(args[0])
-    if origin is dict and len(args) == 2:
-        return _numbers_only(args[1])
-    if origin in (Union, UnionType):
-        return bool(args) and all(_numbers_only(a) for a in args)
+        return _wants_number(args[0], args[1:], text=text)
+    if origin in (list, dict, Union, UnionType):
+        if origin is dict and not text:
+            args = args[1:]  # the values; keys are text
+        return (bool(args) and all(_wants_number(a, text=text) or (text and a is str) for a in args)
+                and any(_wants_number(a, text=text) for a in args))
     return False
 
 
