@@ -14,12 +14,18 @@ def latency_stats(values: np.ndarray) -> dict:
     return sorted_stats(values)[0]
 
 
-def sorted_stats(values: np.ndarray) -> tuple[dict, np.ndarray]:
+def sorted_stats(values: np.ndarray, in_place: bool = False) -> tuple[dict, np.ndarray]:
     """:func:`latency_stats` of ``values`` and their finite values sorted ascending (one sort, for
-    the caller's other uses: :func:`ecdf_of_sorted`)."""
-    values = finite(values)
-    ordered = np.sort(values)
-    return stats_of_sorted(ordered, float(values.mean()) if len(values) else 0.0), ordered
+    the caller's other uses: :func:`ecdf_of_sorted`). ``in_place``: ``values`` (a float array the
+    caller no longer needs in its order) may be sorted where it is instead of copied."""
+    kept = finite(values)
+    mean = float(kept.mean()) if len(kept) else 0.0  # of the unsorted values: numpy's pairwise sum
+    if in_place and isinstance(values, np.ndarray) and values.dtype == np.float64:
+        ordered = kept  # ``values`` itself, or finite()'s own copy
+        ordered.sort()
+    else:
+        ordered = np.sort(kept)
+    return stats_of_sorted(ordered, mean), ordered
 
 
 def finite(values: np.ndarray) -> np.ndarray:

@@ -26,10 +26,15 @@ from sim.results.distribution import ecdf_of_sorted, sorted_stats
 from sim.systems.base import CrossKey, Kind, Pipeline, System
 
 
-def _count_at(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """How many of ``times`` are <= each point of the ascending ``grid`` (no sort of ``times``:
-    one look-up per grid point when they are already ascending, as stage times mostly are)."""
+def _count_at(times: np.ndarray, grid: np.ndarray, scratch: bool = False) -> np.ndarray:
+    """How many of ``times`` are <= each point of the ascending ``grid``: one look-up per grid
+    point when they are already ascending, as stage times mostly are; else counted by bins, or,
+    with ``scratch`` (``times`` is the caller's own copy, free to reorder), sorted where they are
+    (numpy's SIMD sort takes half the time of a binary search per value)."""
     if len(times) > 1 and bool((times[1:] >= times[:-1]).all()):
+        return np.searchsorted(times, grid, side="right")
+    if scratch:
+        times.sort()  # NaN sorts last and is never <= a grid point
         return np.searchsorted(times, grid, side="right")
     edges = np.concatenate((grid, [np.inf]))
     bins = np.searchsorted(edges, times, side="left")  # first grid point >= t
@@ -124,10 +129,12 @@ class RunResult:
             a, b = key.split("->")
             table = self.ledger.table(kind)
             start, end = table.view(a), table.view(b)
-        keep = (end <= h) & (start <= h)  # both stages reached by the horizon (NaN compares false)
+        keep = end <= h  # both stages reached by the horizon (NaN compares false)
+        keep &= start <= h
         if since > 0:
             keep &= start >= since
-        return np.subtract(end, start, where=keep, out=np.full(len(end), np.nan))[keep] if len(end) else np.empty(0)
+        # the differences of the kept rows (the others, NaN or past the horizon, are left out)
+        return np.subtract(end, start)[keep] if len(end) else np.empty(0)
 
     def stats(self, key: str, since: float = 0.0) -> dict:
         """count, p50, p90, p95, p99, max, mean of :meth:`latency` (seconds), computed once."""
@@ -146,7 +153,7 @@ class RunResult:
     def _describe(self, key: str, since: float, points: int = 2000) -> dict:
         """Sort ``key``'s latencies once and cache what the summary and the figures need from
         them: :meth:`stats` and, for the whole run, :meth:`latency_ecdf` at ``points``."""
-        stats, ordered = sorted_stats(self.latency(key, since))
+        stats, ordered = sorted_stats(self.latency(key, since), in_place=True)  # a new array, sorted where it is
         self._cache[("stats", key, since)] = stats
         if since == 0:
             self._cache[("ecdf", key, points)] = (*ecdf_of_sorted(ordered, points), len(ordered))
@@ -285,6 +292,12 @@ class RunResult:
         return self.system.warnings(self) if self.system is not None and self.pipeline is not None else []
 
     def to_dict(self) -> dict:
+        summary = self._summary()
+        summary["ledger_digest"] = self.ledger_digest()
+        return summary
+
+    def _summary(self) -> dict:
+        """:meth:`to_dict` with ``ledger_digest`` left None (in its place: the key order is the file's)."""
         stats = {k: self.stats(k) for k in self.latency_keys()}
         by_kind = {}
         for kind in self.ledger.tables:
@@ -309,7 +322,7 @@ class RunResult:
             "warnings": self.warnings(),
             "ledger": "aggregate" if self.aggregated_kinds() else "full",
             "aggregated_kinds": self.aggregated_kinds(),
-            "ledger_digest": self.ledger_digest(),
+            "ledger_digest": None,
             "version": self.version,
             "wall_s": self.wall_s,
         }
@@ -322,11 +335,7 @@ class RunResult:
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The summary as JSON text; also written to ``path`` when given (its folder created)."""
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=False)
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text + "\n", encoding="utf-8")
-        return text
+        return _write_json(self.to_dict(), path)
 
     # -- time series ---------------------------------------------------------------------------
     def fault_windows(self) -> list[dict]:
@@ -363,7 +372,7 @@ class RunResult:
         entered = ta <= h  # NaN (never entered) compares false
         leave = np.where(tb <= h, tb, end)[entered]  # left b, else ended
         leave[~(leave <= h)] = np.inf  # an end past the horizon never counts (a grid may run past it)
-        return _count_at(ta[entered], grid) - _count_at(leave, grid)
+        return _count_at(ta[entered], grid, scratch=True) - _count_at(leave, grid, scratch=True)
 
     def queue_series(self, points: int = GRID_POINTS) -> pd.DataFrame:
         """Occupancy of every stage over time (columns ``<from>-><to>``, index: time in seconds)."""
@@ -372,9 +381,41 @@ class RunResult:
         for kind, table in self.ledger.tables.items():
             if table.n == 0:
                 continue
-            for a, b in zip(table.stages, table.stages[1:]):
-                data[f"{a}->{b}"] = self.occupancy(kind, a, b, grid)
+            if table.folding:
+                for a, b in zip(table.stages, table.stages[1:]):
+                    data[f"{a}->{b}"] = self.occupancy(kind, a, b, grid)
+            else:
+                data.update(self._stage_occupancies(kind, grid))
         return pd.DataFrame(data, index=pd.Index(grid, name="t_s"))
+
+    def _stage_occupancies(self, kind: str, grid: np.ndarray) -> dict[str, np.ndarray]:
+        """:meth:`occupancy` of each pair of consecutive stages of ``kind`` (a full table) on a
+        ``grid`` within the horizon, sharing the work between pairs: a stage's count of arrivals is
+        both its pair's entries and the previous pair's departures. When every message that
+        reached ``b`` by the horizon had reached ``a`` (stages are stamped in order), the messages
+        between ``a`` and ``b`` at ``g`` are those that reached ``a`` by ``g``, less those that
+        reached ``b`` by ``g``, less those that ended by ``g`` without reaching ``b``; a pair
+        without that order is counted by :meth:`occupancy` itself."""
+        h = self.horizon_s
+        table = self.ledger.table(kind)
+        if len(grid) and grid[-1] > h:
+            return {f"{a}->{b}": self.occupancy(kind, a, b, grid) for a, b in itertools.pairwise(table.stages)}
+        end = table.end_t[: table.n]
+        reached = {}  # stage -> (stamped by the horizon, arrivals counted on the grid)
+        for s in table.stages:
+            t = table.view(s)
+            by_h = t <= h  # NaN (never reached) compares false
+            reached[s] = by_h, _count_at(t[by_h], grid, scratch=True)
+        out = {}
+        for a, b in itertools.pairwise(table.stages):
+            (in_a, entered), (in_b, arrived) = reached[a], reached[b]
+            if np.any(in_b & ~in_a):  # a message stamped at b but not at a: counted pair by pair
+                out[f"{a}->{b}"] = self.occupancy(kind, a, b, grid)
+                continue
+            ended = end[in_a & ~in_b]  # left the pair without reaching b (an end past the horizon,
+            # or NaN, is past every grid point: never counted)
+            out[f"{a}->{b}"] = entered - arrived - _count_at(ended, grid, scratch=True)
+        return out
 
     # -- plots (see sim.report.plots) ----------------------------------------------------------
     def plot_latency_cdf(self, ax=None):
@@ -420,23 +461,44 @@ class RunResult:
 
         from sim.report.aside import Aside
 
-        # the figures over time are drawn by a child meanwhile (second core); the summary and the
-        # distribution figures drawn here share one sort of each latency
-        with (Aside(lambda: _render_pngs(self, distributions=False)) if plots and aside else nullcontext()) as child:
-            self.to_json(out / "summary.json")
+        # the figures over time and the ledger's digest are made by a child meanwhile (second
+        # core); the summary and the distribution figures made here share one sort of each latency
+        if plots and aside:
+            import sim.report.plots  # noqa: F401  (matplotlib, imported once before the fork: both draw)
+
+        def series_and_digest() -> tuple[dict[str, bytes], str]:
+            return _render_pngs(self, distributions=False), self.ledger_digest()
+
+        with (Aside(series_and_digest) if plots and aside else nullcontext()) as child:
             paths = [out / "summary.json"]
             pngs: dict[str, bytes] = {}
-            if plots:  # matplotlib is imported only when figures are drawn
+            if child is None:
+                self.to_json(out / "summary.json")
+                if plots:  # matplotlib is imported only when figures are drawn
+                    pngs = _render_pngs(self)
+            else:
+                summary = self._summary()
+                pngs = _render_pngs(self, series=False)
+                series, digest = child.collect()
+                pngs.update(series)
+                self._cache.setdefault("digest", digest)  # the same bytes hashed in the same order
+                summary["ledger_digest"] = self.ledger_digest()
+                _write_json(summary, out / "summary.json")
+            if plots:
                 from sim.report.plots import save_all
 
-                if child is None:
-                    pngs = _render_pngs(self)
-                else:
-                    pngs = _render_pngs(self, series=False)
-                    pngs.update(child.collect())
                 paths += save_all(self, out, pngs)
         paths.append(html.write(self, out / "report.html", pngs, command))
         return paths
+
+
+def _write_json(summary: dict, path: str | Path | None) -> str:
+    """``summary`` as JSON text, also written to ``path`` when given (its folder created)."""
+    text = json.dumps(summary, indent=2, sort_keys=False)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    return text
 
 
 def _render_pngs(result: RunResult, distributions: bool = True, series: bool = True) -> dict[str, bytes]:

@@ -68,3 +68,28 @@ def test_percentiles_outside_0_100_are_refused_and_a_nan_value_gives_nan_as_nump
     got = percentiles(np.array([1.0, np.nan, 2.0]), [0, 50])
     assert np.isnan(got).all() and np.isnan(np.percentile([1.0, np.nan, 2.0], [0, 50])).all()
     assert percentiles(np.array([1.0, 2.0]), [0, 100]) == [1.0, 2.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(float("nan")), st.just(float("inf"))), max_size=200),
+       st.sampled_from(["float", "int", "list"]))
+def test_sorted_stats_in_place_gives_what_a_copy_gives(values, form):
+    """Sorting the caller's own array where it is (what the summary does with each new latency
+    array) gives the same stats and the same sorted values as sorting a copy; the caller's array
+    is sorted only when it was a float array without NaN or infinities (else a copy is sorted)."""
+    from sim.results.distribution import sorted_stats
+
+    arr = np.array(values, dtype=float)
+    if form == "int":
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0).astype(np.int64)
+    given_ = arr.tolist() if form == "list" else arr
+    before = np.array(arr, copy=True)
+    stats_copy, ordered_copy = sorted_stats(np.array(before, copy=True))
+    stats, ordered = sorted_stats(given_, in_place=True)
+    assert stats == stats_copy or (stats["count"] == 0 and stats_copy["count"] == 0)
+    assert np.array_equal(ordered, ordered_copy)
+    all_finite = bool(np.isfinite(before.astype(float)).all())
+    if form == "float" and all_finite:
+        assert ordered is given_ and np.array_equal(arr, np.sort(before))
+    else:
+        assert np.array_equal(arr, before, equal_nan=True)  # left as it was

@@ -133,3 +133,41 @@ def test_the_figures_child_dies_with_its_parent(tmp_path):
         "from sim.report.aside import Aside\n"
         "a = Aside(lambda: (time.sleep(60), {})[1])\n"
         "print(a.child.pid, flush=True)\n"))
+
+
+def test_the_child_computes_the_digest_and_the_summary_carries_it(tmp_path, monkeypatch):
+    """With the figures aside, the ledger's digest is hashed in the child (the run does not hash
+    it) and summary.json carries the very digest of the run's ledger."""
+    r = sim.run(DEFAULT, overrides=QUICK)
+    expected = r.ledger.digest(r.horizon_s)
+    parent = os.getpid()
+    from sim.core.ledger import Ledger
+
+    real = Ledger.digest
+
+    def only_in_child(self, *a, **k):
+        assert os.getpid() != parent, "the run hashed its ledger itself"
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Ledger, "digest", only_in_child)
+    r.write(tmp_path, aside=True)
+    assert json.loads((tmp_path / "summary.json").read_text())["ledger_digest"] == expected
+
+
+def test_a_child_that_dies_leaves_the_digest_to_the_run(tmp_path, monkeypatch):
+    r = sim.run(DEFAULT, overrides=QUICK)
+    expected = r.ledger.digest(r.horizon_s)
+    parent = os.getpid()
+    import sim.results.run_result as run_result
+
+    real = run_result._render_pngs
+
+    def dies_in_child(result, **kw):
+        if os.getpid() != parent:
+            os._exit(9)
+        return real(result, **kw)
+
+    monkeypatch.setattr(run_result, "_render_pngs", dies_in_child)
+    r.write(tmp_path, aside=True)
+    assert json.loads((tmp_path / "summary.json").read_text())["ledger_digest"] == expected
+    assert (tmp_path / "queues.png").read_bytes() == real(r)["queues.png"]
