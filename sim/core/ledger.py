@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.core.prefill import Prefill
+
 Ids = np.ndarray | Sequence[int]  # message ids: an int64 array, or a list of ints
 Times = np.ndarray | Sequence[float] | float  # one time per id, or one for all
 IN_FLIGHT, DELIVERED, DROPPED = 0, 1, 2
@@ -52,6 +54,7 @@ class KindTable:
     """Columnar records of one message kind. Grows by doubling; ids are row numbers."""
 
     folding = False  # see sim.core.folding.FoldingTable, the aggregate mode's table
+    _prefill: Prefill | None = None  # fills a grown table's new rows (sim.core.prefill)
 
     def __init__(self, kind: str, stages: list[str], capacity: int = 1024, parent_kind: str | None = None) -> None:
         if len(set(stages)) != len(stages) or not stages:
@@ -71,6 +74,7 @@ class KindTable:
         self.end_t = np.full(capacity, np.nan)
         # a kind without a parent kind (the root of its messages) keeps no parent column
         self.parent = np.full(capacity, -1, dtype=np.int64) if parent_kind is not None else None
+        self._filled = capacity  # rows below this hold their fill values
 
     def _grow(self, need: int) -> None:
         cap = max(self._cap, self._reserved) if need > self._cap else self._cap
@@ -79,9 +83,18 @@ class KindTable:
         if cap == self._cap:
             return
 
+        if self._prefill is not None:
+            self._prefill.join()  # the rows to copy are all written
+        n = self.n
+        to_fill: list[tuple[np.ndarray, float | int]] = []
+
         def grown(a: np.ndarray, fill: float | int) -> np.ndarray:
-            b = np.full(cap, fill, dtype=a.dtype)
-            b[: self.n] = a[: self.n]
+            # the rows past n get their fill value from Prefill, on a second thread for a large
+            # tail (state's fill, IN_FLIGHT, is zero: calloc's fresh pages already hold it)
+            b = np.zeros(cap, dtype=a.dtype) if fill == 0 else np.empty(cap, dtype=a.dtype)
+            b[:n] = a[:n]
+            if fill != 0:
+                to_fill.append((b, fill))
             return b
 
         self.stamp = {s: grown(a, np.nan) for s, a in self.stamp.items()}
@@ -91,6 +104,26 @@ class KindTable:
         if self.parent is not None:
             self.parent = grown(self.parent, -1)
         self._cap = cap
+        self._prefill = Prefill(to_fill, n, cap)
+        self._filled = n  # rows known filled; the rest are asked of the prefill as they are reached
+
+    def _ready(self, rows: int) -> None:
+        """Rows below ``rows`` hold their fill values (waits for the prefill thread if need be)."""
+        assert self._prefill is not None
+        self._prefill.ensure(rows)
+        self._filled = min(max(self._prefill.filled, rows), self._cap)
+
+    def complete(self) -> None:
+        """Every reserved row holds its fill value (no thread left writing this table's columns)."""
+        if self._prefill is not None:
+            self._prefill.join()
+            self._filled = self._cap
+
+    def __getstate__(self) -> dict:
+        self.complete()
+        state = self.__dict__.copy()
+        state["_prefill"] = None  # a thread and its lock do not travel
+        return state
 
     def view(self, column: str) -> np.ndarray:
         """The live part of a stage column (a view, not a copy)."""
@@ -104,6 +137,8 @@ class KindTable:
         k = len(t)
         start = self.n
         self._grow(start + k)
+        if start + k > self._filled:
+            self._ready(start + k)
         self.n = start + k
         self.stamp[self.stages[0]][start : start + k] = t
         if parent is not None:
@@ -134,6 +169,8 @@ class KindTable:
         i = self.n
         if i >= self._cap:
             self._grow(i + 1)
+        if i >= self._filled:
+            self._ready(i + 1)
         self.n = i + 1
         self.stamp[self.stages[0]][i] = t
         if parent is not None:
@@ -155,7 +192,8 @@ class KindTable:
         self.end_t[i] = t
 
     def finish(self) -> None:
-        """The run is over (nothing to do for a full table)."""
+        """The run is over: no thread is left filling the columns (a fork may follow)."""
+        self.complete()
 
     def states_at(self, horizon: float) -> np.ndarray:
         """Terminal state of each message as of ``horizon`` (later terminations are in flight)."""
